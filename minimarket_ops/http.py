@@ -1,0 +1,129 @@
+"""HTTP access for API checks: one client per credential, a request budget, latency samples."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+
+from minimarket_ops.finding import NotRun
+
+Role = Literal["none", "anon", "service_role", "user"]
+
+
+@dataclass
+class LatencySample:
+    status: int | None
+    ms: float
+    error: str | None = None
+    body: dict | None = None
+
+
+@dataclass
+class Latency:
+    samples: list[LatencySample] = field(default_factory=list)
+
+    @property
+    def ok_ms(self) -> list[float]:
+        return [s.ms for s in self.samples if s.error is None]
+
+    def quantile(self, q: float) -> float:
+        values = sorted(self.ok_ms)
+        if not values:
+            return float("nan")
+        if len(values) == 1:
+            return values[0]
+        # statistics.quantiles, inclusive method: p95 of few samples stays within the samples.
+        cuts = statistics.quantiles(values, n=100, method="inclusive")
+        return cuts[int(q * 100) - 1]
+
+    @property
+    def p50_ms(self) -> float:
+        return self.quantile(0.50)
+
+    @property
+    def p95_ms(self) -> float:
+        return self.quantile(0.95)
+
+
+class Budget:
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+
+    def spend(self) -> None:
+        if self.used >= self.limit:
+            raise NotRun(f"API request budget of {self.limit} requests for this run is used up")
+        self.used += 1
+
+
+class Api:
+    """Clients for a Supabase target: base URL SUPABASE_URL/functions/v1."""
+
+    def __init__(self, supabase_url: str, *, timeout_s: float, budget: Budget, anon_key: str | None,
+                 service_role_key: str | None, user_jwt: str | None, anon_key_as_bearer: bool = True,
+                 target_name: str = "target"):
+        self.base = supabase_url.rstrip("/") + "/functions/v1"
+        self.budget = budget
+        self.target_name = target_name
+        self._keys = {"anon": anon_key, "service_role": service_role_key, "user": user_jwt}
+        self._anon_as_bearer = anon_key_as_bearer
+        timeout = httpx.Timeout(timeout_s)
+        self._client = httpx.Client(base_url=self.base, timeout=timeout, follow_redirects=False,
+                                    headers={"user-agent": "minimarket-ops"})
+
+    def headers(self, role: Role) -> dict[str, str]:
+        if role == "none":
+            return {}
+        key = self._keys[role]
+        if not key:
+            import pytest
+
+            what = {"anon": "anon key", "service_role": "service role key", "user": "user JWT"}[role]
+            pytest.skip(f"target {self.target_name} configures no {what}")
+        anon = self._keys["anon"]
+        if role == "anon":
+            h = {"apikey": key}
+            if self._anon_as_bearer:
+                h["authorization"] = f"Bearer {key}"
+            return h
+        h = {"authorization": f"Bearer {key}"}
+        if role == "service_role":
+            h["apikey"] = key
+        elif anon:
+            h["apikey"] = anon
+        return h
+
+    def request(self, method: str, path: str, *, role: Role = "none", headers: dict | None = None,
+                **kw) -> httpx.Response:
+        self.budget.spend()
+        h = self.headers(role)
+        if headers:
+            h.update(headers)
+        return self._client.request(method, path, headers=h, **kw)
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def latency(self, path: str, samples: int, *, role: Role = "none") -> Latency:
+        out = Latency()
+        for _ in range(samples):
+            start = time.perf_counter()
+            try:
+                r = self.get(path, role=role)
+                ms = (time.perf_counter() - start) * 1000
+                try:
+                    body = r.json()
+                except ValueError:
+                    body = None
+                out.samples.append(LatencySample(r.status_code, ms, None, body if isinstance(body, dict) else None))
+            except httpx.TransportError as exc:
+                ms = (time.perf_counter() - start) * 1000
+                out.samples.append(LatencySample(None, ms, f"{type(exc).__name__}"))
+        return out
+
+    def close(self) -> None:
+        self._client.close()
