@@ -1,0 +1,180 @@
+"""An ephemeral PostgreSQL cluster from the server binaries on this machine.
+
+PostgreSQL refuses to run as root, so when we are root the server runs as an
+unprivileged user (`postgres` if it exists, else `nobody`) that owns the data dir,
+socket dir and log. Listens on 127.0.0.1 only, on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+BINDIR_ENV = "MINIMARKET_OPS_PG_BINDIR"
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def find_bindir() -> Path:
+    if os.environ.get(BINDIR_ENV):
+        return Path(os.environ[BINDIR_ENV])
+    # Debian keeps server binaries off PATH, under its versioned lib directory.
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        if out and (Path(out) / "postgres").exists():
+            return Path(out)
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "postgres").exists():
+            return candidate
+    raise ClusterError(f"no PostgreSQL server binaries found (set {BINDIR_ENV})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_as() -> pwd.struct_passwd | None:
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise ClusterError("running as root and no unprivileged user (postgres, nobody) to run the server")
+
+
+class Cluster:
+    def __init__(
+        self,
+        superuser_password: str,
+        *,
+        root: Path | None = None,
+        port: int | None = None,
+        bindir: Path | None = None,
+        settings: dict[str, str] | None = None,
+    ):
+        self.bindir = bindir or find_bindir()
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="minimarket-pg-"))
+        self.port = port or free_port()
+        self.superuser = "postgres"
+        self._password = superuser_password
+        self.settings = settings or {}
+        self._user = _run_as()
+        self.data = self.root / "data"
+        self.sockdir = self.root / "sock"
+        self.logfile = self.root / "server.log"
+
+    # -- facts about the binaries -----------------------------------------------------
+    @property
+    def pkglibdir(self) -> Path | None:
+        pg_config = self.bindir / "pg_config"
+        if pg_config.exists():
+            out = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True).stdout.strip()
+            return Path(out) if out else None
+        lib = self.bindir.parent / "lib"
+        return lib if lib.exists() else None
+
+    def has_library(self, name: str) -> bool:
+        lib = self.pkglibdir
+        return bool(lib and ((lib / f"{name}.so").exists() or (lib / "postgresql" / f"{name}.so").exists()))
+
+    def version(self) -> str:
+        return subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def _cmd(self, args: list[str], **kw) -> subprocess.CompletedProcess:
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        if self._user is not None:
+            kw.update(user=self._user.pw_uid, group=self._user.pw_gid, extra_groups=[])
+        return subprocess.run(args, cwd=self.root, **kw)
+
+    def init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.sockdir.mkdir(exist_ok=True)
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self._password + "\n")
+        pwfile.chmod(0o600)
+        if self._user is not None:
+            for p in (self.root, self.sockdir, pwfile):
+                os.chown(p, self._user.pw_uid, self._user.pw_gid)
+        r = self._cmd(
+            [str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser, "--auth=scram-sha-256",
+             f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+        )
+        pwfile.unlink()
+        if r.returncode != 0:
+            raise ClusterError(f"initdb failed: {r.stderr.strip()[-500:]}")
+        conf = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.sockdir}'",
+            # An ephemeral sandbox: durability is not wanted, speed is.
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "60",
+            "shared_buffers": "128MB",
+            "log_min_messages": "warning",
+            "log_destination": "stderr",
+            **self.settings,
+        }
+        with (self.data / "postgresql.conf").open("a") as fh:
+            fh.write("\n# minimarket-ops sandbox\n")
+            for key, value in conf.items():
+                fh.write(f"{key} = {value}\n")
+
+    def start(self, timeout_s: int = 60) -> None:
+        if not self.data.exists():
+            self.init()
+        if self._user is not None:
+            self.logfile.touch()
+            os.chown(self.logfile, self._user.pw_uid, self._user.pw_gid)
+        r = self._cmd(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", str(timeout_s), "start"],
+            stdin=subprocess.DEVNULL,
+        )
+        if r.returncode != 0:
+            log = self.logfile.read_text()[-800:] if self.logfile.exists() else ""
+            raise ClusterError(f"PostgreSQL did not start: {r.stderr.strip()[-300:]} {log}")
+
+    def is_running(self) -> bool:
+        r = self._cmd([str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"])
+        return r.returncode == 0
+
+    def stop(self) -> None:
+        if self.data.exists():
+            self._cmd([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop"])
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
+        user = user or self.superuser
+        password = self._password if password is None and user == self.superuser else password
+        auth = quote(user) + (f":{quote(password, safe='')}" if password else "")
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{quote(dbname)}"
+
+    def wait_ready(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            r = subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                               capture_output=True)
+            if r.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise ClusterError("PostgreSQL did not become ready")
