@@ -48,8 +48,11 @@ class Thresholds(_Strict):
     # health
     api_health_p95_ms: float = Field(200, gt=0)
     api_health_samples_count: int = Field(5, ge=1, le=50)
-    # integrity
+    # integrity (checks/integrity)
     orphan_products_max_count: int = Field(0, ge=0)
+    # -- end integrity
+    # security (checks/security)
+    # -- end security
 
 
 class TableMap(_Strict):

@@ -13,7 +13,13 @@ from tests.harness import REPO, run_pytest
 
 # The gate column of the issues' tables: exactly these checks carry `critical`.
 EXPECTED_GATE = {
+    # foundation
     "database_reachable", "api_health", "products_without_category",
+    # integrity
+    "schema_manifest", "foreign_keys_present", "core_tables_populated", "stock_without_product",
+    "prices_without_product_or_supplier", "duplicate_vigente_prices",
+    # security
+    "rls_on_exposed_tables", "anon_reaches_sensitive_tables", "protected_endpoints_require_auth",
 }
 
 
