@@ -109,7 +109,7 @@ def sandbox_up(
     fault: list[str] = typer.Option([], "--fault", help="fault to switch on (repeatable)"),
 ) -> None:
     """Start a sandbox that stays up until `sandbox down`; checks with --target sandbox use it."""
-    from minimarket_ops.sandbox.runtime import STATE_FILE, Sandbox
+    from minimarket_ops.sandbox.runtime import Sandbox, state_file
 
     running = Sandbox.from_state()
     if running is not None and running.is_alive():
@@ -123,7 +123,7 @@ def sandbox_up(
     sb.start(detached=True)
     sb.save_state()
     typer.echo(f"sandbox up: PostgreSQL on 127.0.0.1:{sb.cluster.port}, API at {sb.gateway_url}")
-    typer.echo(f"state (secrets, mode 0600): {STATE_FILE}")
+    typer.echo(f"state (secrets, mode 0600): {state_file()}")
 
 
 @sandbox_app.command("down")

@@ -346,6 +346,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.section("minimarket-ops", sep="=")
     tr.write_line(f"run {state.run_id} · target {state.target_name} ({state.target.environment}) · suite {state.revision}"
                   + (f" · faults {', '.join(state.faults)}" if state.faults else ""))
+    if state.sandbox_note:
+        tr.write_line(f"sandbox: {state.sandbox_note}")
     tr.write_line("outcomes: " + ", ".join(f"{counts.get(o.value, 0)} {o.value}" for o in Outcome))
     by_reason: dict[str, list[str]] = {}
     for r in state.results:

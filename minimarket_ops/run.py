@@ -63,6 +63,7 @@ class RunState:
     _credentials: Credentials | None = None
     sandbox: Any = None  # the sandbox this run started, stopped at the end
     results_error: str | None = None
+    sandbox_note: str | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def check_environment(self) -> None:
@@ -87,10 +88,12 @@ class RunState:
         if not self.faults:
             running = Sandbox.from_state()
             if running is not None and running.is_alive() and not running.faults:
+                self.sandbox_note = f"the sandbox kept by `minimarket-ops sandbox up` (port {running.cluster.port})"
                 return running.credentials()
         sb = Sandbox(scale=self.scale, faults=self.faults)
         for s in vars(sb.secrets).values():
             self.redact.add(s)
+        self.sandbox_note = "started for this run, stopped at its end"
         try:
             self.sandbox = sb.start()
         except Exception as exc:

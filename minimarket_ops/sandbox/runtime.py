@@ -28,7 +28,13 @@ from minimarket_ops.sandbox.cluster import Cluster, free_port
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 REFERENCE_FILES = ("00_supabase.sql", "01_schema.sql", "02_security.sql", "03_seed.sql")
 MONITOR_ROLE = "ops_monitor"
-STATE_FILE = Path(__file__).resolve().parents[2] / ".minimarket-ops" / "sandbox.json"
+STATE_DIR_ENV = "MINIMARKET_OPS_STATE_DIR"
+
+
+def state_file() -> Path:
+    """Where `sandbox up` keeps the running sandbox (secrets inside: mode 0600, not committed)."""
+    base = os.environ.get(STATE_DIR_ENV) or Path(__file__).resolve().parents[2] / ".minimarket-ops"
+    return Path(base) / "sandbox.json"
 
 
 @dataclass
@@ -180,8 +186,9 @@ class Sandbox:
             self.cluster = None
 
     # -- `minimarket-ops sandbox up|down|status` keeps one running between commands ----
-    def save_state(self, path: Path = STATE_FILE) -> None:
+    def save_state(self, path: Path | None = None) -> None:
         assert self.cluster is not None
+        path = path or state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "root": str(self.cluster.root), "port": self.cluster.port, "bindir": str(self.cluster.bindir),
@@ -194,7 +201,8 @@ class Sandbox:
             json.dump(data, fh)
 
     @classmethod
-    def from_state(cls, path: Path = STATE_FILE) -> "Sandbox | None":
+    def from_state(cls, path: Path | None = None) -> "Sandbox | None":
+        path = path or state_file()
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -210,7 +218,8 @@ class Sandbox:
     def is_alive(self) -> bool:
         return self.cluster is not None and self.cluster.data.exists() and self.cluster.is_running()
 
-    def stop_detached(self, path: Path = STATE_FILE) -> None:
+    def stop_detached(self, path: Path | None = None) -> None:
+        path = path or state_file()
         pid = getattr(self, "_gateway_pid", None)
         if pid:
             try:
