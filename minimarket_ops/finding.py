@@ -47,6 +47,13 @@ class Finding:
         return asdict(self)
 
 
+def fmt(value: Any) -> str:
+    """Numbers as an operator writes them: 500, not 500.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 class CheckFailed(AssertionError):
     """A check measured a problem: outcome *fail*, with its finding."""
 
@@ -95,12 +102,13 @@ class FindingRecorder:
     ) -> None:
         """Pass when `value op limit` holds; otherwise fail with the finding."""
         ok = _OPS[op](value, limit)
-        self.record(measured=measured, value=value, threshold=f"{threshold_name} {op} {limit}{unit}", ok=ok)
+        threshold = f"{threshold_name} {op} {fmt(limit)}{unit}"
+        self.record(measured=measured, value=value, threshold=threshold, ok=ok)
         if not ok:
             self.fail(
                 measured=measured,
-                value=f"{value}{unit}" if unit else value,
-                threshold=f"{threshold_name} {op} {limit}{unit}",
+                value=f"{fmt(value)}{unit}" if unit else value,
+                threshold=threshold,
                 rows=rows,
                 rows_total=rows_total,
                 remediation=remediation,
