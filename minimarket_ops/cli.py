@@ -63,7 +63,7 @@ def demo(
     run_id = new_run_id()
     rd = (report_dir or REPO_ROOT / "reports" / run_id).resolve()
     args = ["-m", "daily", "--target", "sandbox", "--scale", str(scale), "--run-id", run_id,
-            "--report-dir", str(rd), "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider"]
+            "--report-dir", str(rd), "-q", "--no-header", "--no-summary", "--tb=no", "-p", "no:cacheprovider"]
     for f in fault:
         args += ["--fault", f]
     typer.echo(f"minimarket-ops demo: starting the sandbox (scale {scale}"

@@ -114,6 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "htmlpath", "missing") is None:
             config.option.htmlpath = str(state.report_dir / "report.html")
             config.option.self_contained_html = True
+        if config.pluginmanager.hasplugin("html") or config.pluginmanager.hasplugin("pytest_html.plugin"):
+            from minimarket_ops.html_summary import HtmlSummary
+
+            config.pluginmanager.register(HtmlSummary(state), "minimarket-ops-html")
         if getattr(config.option, "xmlpath", "missing") is None:
             config.option.xmlpath = str(state.report_dir / "junit.xml")
 
