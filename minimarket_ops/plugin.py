@@ -98,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"configuration: {exc}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(_ResultsCollector(state), "minimarket-ops-results")
+    _interrupt_on_sigterm()
     if _is_checks_run(config) and not config.option.collectonly:
         rd = config.getoption("mm_report_dir")
         state.report_dir = Path(rd) if rd else Path(config.rootpath) / settings.run.reports_dir / state.run_id
@@ -120,6 +121,21 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(HtmlSummary(state), "minimarket-ops-html")
         if getattr(config.option, "xmlpath", "missing") is None:
             config.option.xmlpath = str(state.report_dir / "junit.xml")
+
+
+def _interrupt_on_sigterm() -> None:
+    """A CI timeout or `kill` sends SIGTERM: turn it into pytest's interrupt (exit 2), so the
+    session ends normally and a sandbox this run started is stopped, not left running."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def _raise(signum, frame):
+            raise KeyboardInterrupt("SIGTERM")
+
+        signal.signal(signal.SIGTERM, _raise)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
