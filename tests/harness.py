@@ -102,10 +102,11 @@ class SelfTestSandbox:
     _runs: int = 0
 
     @classmethod
-    def start(cls, tmp: Path) -> "SelfTestSandbox":
+    def start(cls, tmp: Path, bindir: Path | None = None) -> "SelfTestSandbox":
+        """bindir: other server binaries (e.g. PostgreSQL 16/17 from scripts/fetch-postgres.sh)."""
         secrets = SandboxSecrets.generate()
         # The cluster gets its own temp dir: pytest's tmp dirs are 0700 root, not traversable by postgres.
-        cluster = Cluster(secrets.superuser_password)
+        cluster = Cluster(secrets.superuser_password, bindir=bindir)
         cluster.settings = server_settings(cluster)
         cluster.start()
         try:

