@@ -30,7 +30,7 @@ class HtmlSummary:
         for area in sorted({r["area"] for r in results}):
             a = Counter(r["outcome"] for r in results if r["area"] == area)
             rows.append("<tr><td>" + e(area) + "</td>" + "".join(f"<td>{a.get(o.value, 0)}</td>" for o in Outcome) + "</tr>")
-        table = ("<table><tr><th>area</th>" + "".join(f"<th>{e(o.value)}</th>" for o in Outcome) + "</tr>"
+        table = ('<table style="border-collapse:collapse" cellpadding="4" border="1"><tr><th>area</th>' + "".join(f"<th>{e(o.value)}</th>" for o in Outcome) + "</tr>"
                  + "".join(rows) + "</table>")
         fails = [r for r in results if r["outcome"] == Outcome.failed.value and r.get("finding")]
         fails.sort(key=lambda r: -Severity(r["finding"]["level"]).rank)

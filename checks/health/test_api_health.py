@@ -16,7 +16,7 @@ def test_api_health(api, thresholds, finding):
         services = body.get("services") if isinstance(body.get("services"), dict) else {}
         if s.error or s.status != 200 or body.get("status") != "operational" or services.get("database") != "healthy":
             bad.append({"status": s.status if s.status is not None else s.error, "ms": round(s.ms, 1),
-                        "payload_status": body.get("status"), "database": services.get("database")})
+                        "reported_status": body.get("status"), "database": services.get("database")})
     if bad:
         finding.fail(
             measured=f"unhealthy answers from GET {HEALTH_PATH}",
