@@ -117,6 +117,13 @@ class Database:
             cur = conn.cursor(row_factory=dict_row)
             return cur.execute(query, params).fetchmany(limit)
 
+    def sample(self, query: Query, params: Sequence | Mapping | None = None, limit: int = 10) -> tuple[int, list[dict[str, Any]]]:
+        """(total, up to `limit` rows) from a query that selects `count(*) OVER () AS total`
+        and LIMITs itself: the count and the sample in one pass."""
+        rows = self.rows(query, params, limit)
+        total = rows[0]["total"] if rows else 0
+        return total, [{k: v for k, v in r.items() if k != "total"} for r in rows]
+
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__

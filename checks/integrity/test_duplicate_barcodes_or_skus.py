@@ -40,15 +40,14 @@ def test_duplicate_barcodes_or_skus(db, schema, thresholds, finding):
     query = sql.SQL(
         "SELECT d.*, count(*) OVER () AS total FROM ({}) d ORDER BY d.productos DESC, d.campo, d.valor LIMIT 10"
     ).format(sql.SQL(" UNION ALL ").join(branches))
-    rows = db.rows(query)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(query)
     restore = f"restore the unique constraint on {missing} (ALTER TABLE ... ADD CONSTRAINT ... UNIQUE)"
     if total <= limit:
         finding.fail(
             measured=f"unique constraints on the product identifiers of {p.qualified}",
             value=f"missing on {missing}",
             threshold="a valid unique index on each of " + ", ".join(p.colname(k) for k in IDENTIFIERS),
-            rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+            rows=rows,
             rows_total=total,
             remediation=f"No duplicates above the threshold yet, but nothing stops them: {restore}",
             runbook="3.3",
@@ -58,7 +57,7 @@ def test_duplicate_barcodes_or_skus(db, schema, thresholds, finding):
         limit,
         threshold_name="duplicate_identifiers_max_count",
         measured=f"{measured} (and the unique constraint on {missing} is missing)",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="Find which product each shared code really belongs to and correct the others (scanning at "
         f"the till picks an arbitrary one); then {restore}",

@@ -18,14 +18,13 @@ def test_expired_vigente_prices(db, schema, thresholds, finding):
     """).format(id=pp.col("id"), prod=pp.col("producto_id"), prov=pp.col("proveedor_id"),
                 precio=pp.col("precio_compra"), hasta=pp.col("fecha_vigencia_hasta"), vig=pp.col("es_precio_vigente"),
                 precios=pp.ident)
-    rows = db.rows(query)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(query)
     finding.at_most(
         total,
         thresholds.expired_vigente_prices_max_count,
         threshold_name="expired_vigente_prices_max_count",
         measured=f"vigente prices of {pp.qualified} whose {pp.colname('fecha_vigencia_hasta')} is past",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="Load the supplier's current price for these pairs (or set es_precio_vigente = false): "
         "comparisons and margins are computed from prices that no longer hold",

@@ -22,14 +22,13 @@ SELECT n.nspname AS schema_name, ic.relname AS index_name, t.relname AS table_na
 @pytest.mark.severity("alta")
 def test_invalid_indexes(db, thresholds, finding):
     """Indexes with indisvalid = false: a failed CREATE INDEX / REINDEX CONCURRENTLY (runbook 8.1)."""
-    rows = db.rows(QUERY)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(QUERY)
     finding.at_most(
         total,
         thresholds.invalid_indexes_max_count,
         threshold_name="invalid_indexes_max_count",
         measured="indexes left invalid (not used by queries; a unique one may not guard its rule)",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="REINDEX INDEX CONCURRENTLY <index> (or DROP INDEX CONCURRENTLY and create it again), outside "
         "peak hours; for a unique index, first look for the duplicates that made the build fail",

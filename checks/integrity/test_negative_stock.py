@@ -17,14 +17,13 @@ def test_negative_stock(db, schema, thresholds, finding):
          LIMIT 10
     """).format(id=s.col("id"), pid=s.col("producto_id"), dep=s.col("deposito"), actual=s.col("stock_actual"),
                 upd=s.col("ultima_actualizacion"), stock=s.ident)
-    rows = db.rows(query)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(query)
     finding.at_most(
         total,
         thresholds.negative_stock_max_count,
         threshold_name="negative_stock_max_count",
         measured=f"{s.qualified} rows with {s.colname('stock_actual')} < 0",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="Count the shelf, book an 'ajuste' movement to the real quantity, and find the movements "
         "(movimientos_deposito) that drove it below zero",

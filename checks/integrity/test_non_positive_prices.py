@@ -18,14 +18,13 @@ def test_non_positive_prices(db, schema, thresholds, finding):
     """).format(id=pp.col("id"), prod=pp.col("producto_id"), prov=pp.col("proveedor_id"),
                 precio=pp.col("precio_compra"), desde=pp.col("fecha_vigencia_desde"), vig=pp.col("es_precio_vigente"),
                 precios=pp.ident)
-    rows = db.rows(query)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(query)
     finding.at_most(
         total,
         thresholds.non_positive_prices_max_count,
         threshold_name="non_positive_prices_max_count",
         measured=f"vigente prices of {pp.qualified} with {pp.colname('precio_compra')} <= 0",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="Re-read these prices from the supplier (a scraping or list-import error is the usual cause) "
         "and check that the CHECK (precio_compra > 0) constraint is in place",

@@ -28,14 +28,13 @@ def test_prices_without_product_or_supplier(db, schema, thresholds, finding):
         cols=cols, precios=pp.ident, productos=p.ident, proveedores=prov_t.ident,
         pid=p.col("id"), vid=prov_t.col("id"), prod=pp.col("producto_id"), prov=pp.col("proveedor_id"),
     )
-    rows = db.rows(query)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(query)
     finding.at_most(
         total,
         thresholds.orphan_prices_max_count,
         threshold_name="orphan_prices_max_count",
         measured=f"{pp.qualified} rows pointing at no product or no supplier ('falta' says which)",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="Restore the missing products or suppliers (a restore with triggers off or a dropped foreign "
         "key lets these in); only then delete prices confirmed as garbage. The runbook's DELETE ... NOT IN is a "

@@ -17,14 +17,13 @@ def test_stock_bounds(db, schema, thresholds, finding):
          LIMIT 10
     """).format(id=s.col("id"), pid=s.col("producto_id"), dep=s.col("deposito"), mn=s.col("stock_minimo"),
                 mx=s.col("stock_maximo"), stock=s.ident)
-    rows = db.rows(query)
-    total = rows[0]["total"] if rows else 0
+    total, rows = db.sample(query)
     finding.at_most(
         total,
         thresholds.inverted_stock_bounds_max_count,
         threshold_name="inverted_stock_bounds_max_count",
         measured=f"{s.qualified} rows with {s.colname('stock_minimo')} > {s.colname('stock_maximo')}",
-        rows=[{k: v for k, v in r.items() if k != "total"} for r in rows],
+        rows=rows,
         rows_total=total,
         remediation="Correct the bounds (a swapped minimum and maximum is the usual cause): low-stock alerts and "
         "reorder quantities are computed from them",
