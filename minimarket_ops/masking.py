@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from minimarket_ops.secrets_detector import redact_cards
+
 REDACTED = "«redacted»"
 
 # Shapes that are credentials whatever their value.
@@ -65,7 +67,8 @@ class Redactor:
                 text = text.replace(value, REDACTED)
         for shape in _SHAPES:
             text = shape.sub(_keep_prefix, text)
-        return text
+        # Card numbers by shape (Luhn, network prefix), as the secrets check confirms them.
+        return redact_cards(text, REDACTED)
 
 
 def _keep_prefix(m: re.Match) -> str:

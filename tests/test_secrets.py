@@ -49,6 +49,9 @@ def test_planted_secrets_never_appear_in_outputs(sandbox, tmp_path):
         ]
     finally:
         gw.stop()
+        # Roles are cluster-wide: a leftover login role with BYPASSRLS fails privileged_login_roles later.
+        with psycopg.connect(sandbox.admin_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS planted_monitor"))
     assert results[0].outcome("products_without_category") == "fail"
     assert results[0].outcome("api_health") == "fail"
     assert results[1].outcome("database_reachable") == "fail"
