@@ -1,11 +1,13 @@
 -- 03_seed.sql: realistic, healthy Mini Market data, generated in SQL.
 --
 -- Scaled by the setting sandbox.scale (the loader runs SET LOCAL sandbox.scale
--- first; 1 is about a real store, 100 must load in well under a minute; unset
+-- first; 1 is about a real store, 100 loads in about 30 s on two cores; unset
 -- means 1). Small scales keep every table non-empty. Deterministic apart from
--- the clock: ids are derived from md5 of a name, random() is seeded, and every
--- timestamp is relative to now() (the load's transaction start), so the data
--- ages from the moment it is loaded.
+-- the clock and the ids of the bulk tables (precios_proveedor, logs, audit,
+-- ...: their column default gen_random_uuid()): catalogue, staff and stock ids
+-- are md5 of a name (personal: md5('personal-<n>')::uuid, n = 1..12), random()
+-- is seeded, and every timestamp is relative to now() (the load's transaction
+-- start), so the data ages from the moment it is loaded.
 --
 -- Healthy by construction (the checks' thresholds in TARGET-SYSTEM.md):
 --   * exactly 6 stock rows with stock_actual * 2 <= stock_minimo in 'principal'
