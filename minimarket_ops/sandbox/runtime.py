@@ -125,7 +125,8 @@ class Sandbox:
             load_reference(admin, self.scale, self.secrets.monitor_password)
             if self.cluster.has_library("pg_cron"):
                 with psycopg.connect(self.cluster.url("postgres"), autocommit=True) as conn:
-                    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+                    # As Supabase does: the extension in pg_catalog, its objects in schema cron.
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron WITH SCHEMA pg_catalog")
             apply_database_faults(admin, self.faults)
             if not self._has("api_down"):
                 self._start_gateway(detached)
