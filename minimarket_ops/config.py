@@ -415,7 +415,6 @@ class Settings(BaseSettings):
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     schema_map: dict[str, TableMap] = Field(default_factory=dict)
     schema_objects: SchemaObjects = SchemaObjects()
-    sensitive: dict[str, list[str]] = Field(default_factory=dict)
     security: SecuritySettings = SecuritySettings()
     api_security: ApiSecuritySettings = ApiSecuritySettings()
     alerts: dict[str, Any] = Field(default_factory=dict)  # routes: a later issue
