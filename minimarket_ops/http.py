@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -59,13 +60,17 @@ class Budget:
             raise NotRun(f"API request budget of {self.limit} requests for this run is used up")
         self.used += 1
 
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
 
 class Api:
     """Clients for a Supabase target: base URL SUPABASE_URL/functions/v1."""
 
     def __init__(self, supabase_url: str, *, timeout_s: float, budget: Budget, anon_key: str | None,
                  service_role_key: str | None, user_jwt: str | None, anon_key_as_bearer: bool = True,
-                 target_name: str = "target"):
+                 target_name: str = "target", verify: ssl.SSLContext | bool = True):
         self.base = supabase_url.rstrip("/") + "/functions/v1"
         self.budget = budget
         self.target_name = target_name
@@ -73,7 +78,19 @@ class Api:
         self._anon_as_bearer = anon_key_as_bearer
         timeout = httpx.Timeout(timeout_s)
         self._client = httpx.Client(base_url=self.base, timeout=timeout, follow_redirects=False,
-                                    headers={"user-agent": "minimarket-ops"})
+                                    headers={"user-agent": "minimarket-ops"}, verify=verify)
+
+    @property
+    def is_https(self) -> bool:
+        return self.base.startswith("https://")
+
+    def configured(self, role: Role) -> bool:
+        """Whether the target configures the credential of `role` ("none" always is)."""
+        return role == "none" or bool(self._keys[role])
+
+    def key(self, role: Role) -> str | None:
+        """The raw credential (for checks that derive probes from it; never print it)."""
+        return None if role == "none" else self._keys[role]
 
     def headers(self, role: Role) -> dict[str, str]:
         if role == "none":
