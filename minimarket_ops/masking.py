@@ -17,13 +17,14 @@ from minimarket_ops.secrets_detector import redact_cards
 
 REDACTED = "«redacted»"
 
-# Shapes that are credentials whatever their value.
+# Shapes that are credentials whatever their value, each with its replacement: for
+# `password=...` and URL passwords the key stays, so the finding still reads.
 _SHAPES = [
-    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
-    re.compile(r"\bsb_(?:secret|publishable)_[A-Za-z0-9_-]{8,}"),
-    re.compile(r"\bsk_(?:live|test)?_?[A-Za-z0-9]{16,}"),
-    re.compile(r"(?i)(password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*[^\s&;,'\"]+"),
-    re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+(@)"),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),  # JWT
+    (re.compile(r"\bsb_(?:secret|publishable)_[A-Za-z0-9_-]{8,}"), REDACTED),
+    (re.compile(r"\bsk_(?:live|test)?_?[A-Za-z0-9]{16,}"), REDACTED),
+    (re.compile(r"(?i)(password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*[^\s&;,'\"]+"), rf"\1={REDACTED}"),
+    (re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+(@)"), rf"\g<1>{REDACTED}\g<2>"),
 ]
 
 # Always personal, whatever the table; a check names further personal columns of its
@@ -65,19 +66,10 @@ class Redactor:
         for value in sorted(self._values, key=len, reverse=True):
             if value in text:
                 text = text.replace(value, REDACTED)
-        for shape in _SHAPES:
-            text = shape.sub(_keep_prefix, text)
+        for shape, replacement in _SHAPES:
+            text = shape.sub(replacement, text)
         # Card numbers by shape (Luhn, network prefix), as the secrets check confirms them.
         return redact_cards(text, REDACTED)
-
-
-def _keep_prefix(m: re.Match) -> str:
-    # For `password=...` and URL passwords keep the key so the finding still reads.
-    if m.re.groups >= 1 and m.group(1) and m.re.pattern.startswith("(?i)(postgres"):
-        return f"{m.group(1)}{REDACTED}{m.group(2)}"
-    if m.re.groups >= 1 and m.group(1):
-        return f"{m.group(1)}={REDACTED}"
-    return REDACTED
 
 
 def mask_email(value: str) -> str:

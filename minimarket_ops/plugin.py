@@ -262,15 +262,11 @@ def _already_recorded(item: pytest.Item) -> bool:
 
 
 def _api_not_run(exc: BaseException) -> str | None:
-    try:
-        import httpx
-    except ImportError:  # pragma: no cover
-        return None
+    import httpx
+
     if isinstance(exc, httpx.TransportError):
         return f"API unreachable: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
     return None
-
-
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -811,6 +811,13 @@ def _set_clause(fields: dict[str, Any], jsonb_fields: tuple[str, ...] = ()) -> t
     return ", ".join(cols), params
 
 
+def _insert_returning(table: str, cols: list[str]) -> str:
+    """INSERT of these columns returning the row as JSON (table and columns are our own
+    constants and model field names, never request data)."""
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+            f" RETURNING to_jsonb({table})")
+
+
 def create_app(cfg: GatewayConfig) -> fastapi.FastAPI:
     gw = Gateway(cfg)
 
@@ -937,8 +944,7 @@ def create_app(cfg: GatewayConfig) -> fastapi.FastAPI:
                 if fields["nivel"] is None:
                     fields["nivel"] = (parent_nivel or 0) + 1
                 cols = list(fields)
-                return t.value(f"INSERT INTO categorias ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-                               " RETURNING to_jsonb(categorias)", [fields[c] for c in cols])
+                return t.value(_insert_returning("categorias", cols), [fields[c] for c in cols])
 
         row = await run_in_threadpool(work)
         return JSONResponse({"success": True, "data": row}, status_code=201)
@@ -1031,8 +1037,7 @@ def create_app(cfg: GatewayConfig) -> fastapi.FastAPI:
             cols = list(fields)
             params = [Jsonb(fields[c]) if c == "dimensiones" and fields[c] is not None else fields[c] for c in cols]
             with gw.db.tx(_ctx(request), write=True) as t:
-                return t.value(f"INSERT INTO productos ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-                               " RETURNING to_jsonb(productos)", params)
+                return t.value(_insert_returning("productos", cols), params)
 
         row = await run_in_threadpool(work)
         return JSONResponse({"success": True, "data": row}, status_code=201)
@@ -1184,9 +1189,7 @@ def create_app(cfg: GatewayConfig) -> fastapi.FastAPI:
                     mov["deposito"] = body.deposito
                 mov = {k: v for k, v in mov.items() if k in mov_cols}
                 cols = list(mov)
-                movimiento = t.value(
-                    f"INSERT INTO movimientos_deposito ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-                    " RETURNING to_jsonb(movimientos_deposito)", [mov[c] for c in cols])
+                movimiento = t.value(_insert_returning("movimientos_deposito", cols), [mov[c] for c in cols])
                 return {"stock": stock, "movimiento": movimiento}
 
         data = await run_in_threadpool(work)
