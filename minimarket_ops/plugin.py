@@ -183,8 +183,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             "severity": sev.args[0],
             "gate": item.get_closest_marker(GATE_MARKER) is not None,
             "uses": uses,
-            "doc": (getattr(item, "function", None).__doc__ or "").strip().splitlines()[0]
-            if getattr(item, "function", None) and item.function.__doc__ else "",
+            "doc": _first_doc_line(getattr(item, "function", None)),
         }
         item.stash[CHECK] = meta
         item.user_properties.append(("mm_check", meta))
@@ -196,6 +195,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 break
     if problems:
         pytest.exit("malformed checks (a suite bug):\n  " + "\n  ".join(problems), returncode=ExitCode.SUITE_BROKEN)
+
+
+def _first_doc_line(func: Any) -> str:
+    lines = ((func.__doc__ if func is not None else None) or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 # -- outcomes -----------------------------------------------------------------------------
