@@ -136,7 +136,26 @@ def test_leaky_errors_fail_no_internals_in_errors(sandbox):
     assert f["threshold"] == "no stack trace, SQL text or file path in an error answer"
     assert {(row["probe"], row["status"]) for row in f["rows"]} == {
         ("unknown function", 404), ("unknown route", 404), ("method not allowed", 405), ("malformed id", 400)}
-    assert all(row["leaks"] == "stack trace, SQL text, file path" for row in f["rows"])
+    assert all(row["leaks"] == "stack trace, SQL text, file path" for row in f["rows"]), f["rows"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"error": "boom at /ci/clone-1/minimarket_ops/sandbox/gateway.py"}',  # a checkout outside the usual roots
+    'Error\n    at handler (/deploy/functions/api-minimarket/index.ts:12:7)',
+    '{"detail": "see /home/app/main.py line 3"}',
+])
+def test_file_paths_are_found_wherever_code_is_deployed(body):
+    from checks.security.test_api_no_internals_in_errors import leaks
+    assert "file path" in leaks(body)[0]
+
+
+@pytest.mark.parametrize("body", [
+    '{"error": {"code": "NOT_FOUND", "message": "route /functions/v1/api-minimarket/nada not found"}}',
+    '{"error": "see https://minimarket.example.com/docs/errors.js for help"}',
+])
+def test_routes_and_urls_are_not_file_paths(body):
+    from checks.security.test_api_no_internals_in_errors import leaks
+    assert "file path" not in leaks(body)[0]
 
 
 def test_contract_break_fails_contract_conformance(sandbox):

@@ -20,6 +20,8 @@ LEAKS: dict[str, list[re.Pattern]] = {
     ],
     "file path": [
         re.compile(r"(?<![\w/])/(?:home|usr|var|opt|srv|app|root|tmp|etc|work|workspace|builds?)/[\w.@+-]+(?:/[\w.@+-]+)+"),
+        # Any absolute path to a source file, wherever the code is deployed.
+        re.compile(r"(?<![\w/:.])(?:/[\w.@+-]+){2,}\.(?:py|pyc|ts|tsx|js|mjs|cjs|rb|go|java|php|rs)\b"),
         re.compile(r"file:///[^\s\"')]+"),
         re.compile(r"\b[A-Za-z]:\\[\w .\\-]+"),
         re.compile(r"[\w./-]+\.(?:py|ts|js|mjs|tsx):\d+"),
