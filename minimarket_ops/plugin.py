@@ -203,7 +203,7 @@ def _first_doc_line(func: Any) -> str:
 
 
 # -- outcomes -----------------------------------------------------------------------------
-def _prop(report: pytest.TestReport, key: str) -> Any:
+def user_property(report: pytest.TestReport, key: str) -> Any:
     for k, v in getattr(report, "user_properties", ()):
         if k == key:
             return v
@@ -275,7 +275,7 @@ def _api_not_run(exc: BaseException) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    outcome = _prop(report, "mm_outcome")
+    outcome = user_property(report, "mm_outcome")
     if outcome is None:
         return None
     return _STATUS[Outcome(outcome)]
@@ -289,16 +289,16 @@ class _ResultsCollector:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        outcome = _prop(report, "mm_outcome")
-        meta = _prop(report, "mm_check")
+        outcome = user_property(report, "mm_outcome")
+        meta = user_property(report, "mm_check")
         if outcome is None or meta is None:
             return
         self.state.results.append({
             **meta,
             "outcome": outcome,
-            "reason": _prop(report, "mm_reason"),
-            "finding": _prop(report, "mm_finding"),
-            "measurement": _prop(report, "mm_measurement"),
+            "reason": user_property(report, "mm_reason"),
+            "finding": user_property(report, "mm_finding"),
+            "measurement": user_property(report, "mm_measurement"),
             "duration_s": round(report.duration, 4),
         })
 
