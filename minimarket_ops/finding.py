@@ -146,6 +146,9 @@ class FindingRecorder:
     ) -> None:
         """Fail the check with its finding; `personal` names sample columns to mask."""
         level = level or self.severity
+        rows = list(rows)
+        if rows_total is None and rows:
+            rows_total = len(rows)  # counted before the sample is cut to MAX_SAMPLE_ROWS
         if level.rank > self.severity.rank:
             raise ValueError(f"{self.check}: level {level.value} above the declared {self.severity.value}")
         finding = Finding(

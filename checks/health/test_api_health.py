@@ -23,7 +23,6 @@ def test_api_health(api, thresholds, finding):
             value=f"{len(bad)} of {n}",
             threshold="every answer 200 with status 'operational' and services.database 'healthy'",
             rows=bad,
-            rows_total=len(bad),
             remediation="Check the edge function's deployment and logs in the Supabase dashboard, then the database; "
             "redeploy api-minimarket (keeping JWT verification on)",
             runbook="3.1",

@@ -26,7 +26,6 @@ def test_core_tables_populated(db, schema, thresholds, finding):
         threshold_name="core_table_min_rows_count",
         measured="rows in the smallest of " + ", ".join(t.qualified for t in tables) + " (counted up to the threshold)",
         rows=short,
-        rows_total=len(short),
         remediation="A core table is empty or nearly so: the restore did not bring its data. Do not let traffic in; "
         "restore the table from the last good backup and compare the counts with the baseline",
         runbook="2.2",

@@ -49,6 +49,12 @@ def send(api: Api, probe: str, method: str, path: str, *, role: Role = "none",
     return Answer(probe, method, path, r.status_code, r.headers, r.text)
 
 
+def raise_if_rate_limited(answers: list[Answer]) -> None:
+    """A 429 means the target refused to be measured: not run, whatever else was seen."""
+    if any(a.status == RATE_LIMITED for a in answers):
+        raise rate_limited(answers)
+
+
 def rate_limited(answers: list[Answer]) -> NotRun:
     a = next(a for a in answers if a.status == RATE_LIMITED)
     n = sum(1 for x in answers if x.status == RATE_LIMITED)

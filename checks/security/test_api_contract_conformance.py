@@ -168,7 +168,6 @@ def test_contract_conformance(api, settings, target, finding):
             value=len(failing),
             threshold=threshold,
             rows=failing,
-            rows_total=len(failing),
             remediation="Fix the function (or, if the change is intended, the contract document and its clients): "
             "each row names the operation, the failed schemathesis checks and where the answer differs",
             runbook="7.1",

@@ -1,6 +1,6 @@
 import pytest
 
-from checks.security._api_probes import RATE_LIMITED, rate_limited, send
+from checks.security._api_probes import raise_if_rate_limited, send
 from minimarket_ops.vocabulary import Severity
 
 
@@ -41,13 +41,11 @@ def test_cors_policy(api, settings, target, finding):
             value=len(offending),
             threshold=threshold,
             rows=offending,
-            rows_total=len(offending),
             level=Severity.alta if with_credentials else Severity.media,
             remediation="Answer CORS from a fixed allow-list (the front end's origin; http://localhost:3000 only "
             "outside production), never by echoing the request's Origin or '*', and send "
             "Access-Control-Allow-Credentials only for allowed origins",
             runbook="7.1",
         )
-    if any(a.status == RATE_LIMITED for a in answers):
-        raise rate_limited(answers)
+    raise_if_rate_limited(answers)
     finding.record(measured=measured, value=0, threshold=threshold, ok=True)

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from checks.security._api_probes import RATE_LIMITED, rate_limited, reader_role, send
+from checks.security._api_probes import raise_if_rate_limited, reader_role, send
 
 # What an error answer must not carry. Matched on the body's text values (JSON decoded).
 LEAKS: dict[str, list[re.Pattern]] = {
@@ -77,8 +77,7 @@ def test_no_internals_in_errors(api, settings, finding):
     if not probes:
         pytest.skip(f"target {api.target_name} configures no user JWT or service role key for the error probes")
     answers = [send(api, p.name, p.method, p.path, role=reader if p.role == "reader" else "none") for p in probes]
-    if any(a.status == RATE_LIMITED for a in answers):
-        raise rate_limited(answers)
+    raise_if_rate_limited(answers)
     errors = [a for a in answers if a.status >= 400]
     rows = []
     for a in errors:
@@ -99,7 +98,6 @@ def test_no_internals_in_errors(api, settings, finding):
             value=len(rows),
             threshold=threshold,
             rows=rows,
-            rows_total=len(rows),
             remediation="Answer errors with the documented shape ({success:false, error:{code, message}}) and a "
             "fixed message; log the exception server-side only (function logs in the Supabase dashboard)",
             runbook="7.1",

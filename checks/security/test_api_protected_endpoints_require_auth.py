@@ -38,7 +38,6 @@ def test_protected_endpoints_require_auth(api, settings, finding):
             value=len(admitted),
             threshold="every probe refused with 401/403",
             rows=[{"route": a.request, "probe": a.probe, "status": a.status} for a in admitted],
-            rows_total=len(admitted),
             remediation="Redeploy the functions with JWT verification on (no --no-verify-jwt) and make each "
             "function's own code refuse the anon key where it needs a user or the service role; do not let "
             "traffic back in until this passes",

@@ -1,6 +1,6 @@
 import pytest
 
-from checks.security._api_probes import RATE_LIMITED, REFUSED, rate_limited, send
+from checks.security._api_probes import REFUSED, raise_if_rate_limited, send
 from minimarket_ops.finding import NotRun
 
 PROBE = "authenticated user token"
@@ -27,14 +27,12 @@ def test_role_separation(api, settings, finding):
             value=len(admitted),
             threshold=threshold,
             rows=[{"route": a.request, "probe": a.probe, "status": a.status} for a in admitted],
-            rows_total=len(admitted),
             remediation="Make each service-role function check the caller's role claim (service_role) in its own "
             "code, not only that the JWT is valid; rotate the service role key if it was relied on as a user "
             "token",
             runbook="7.2",
         )
-    if any(a.status == RATE_LIMITED for a in unjudged):
-        raise rate_limited(answers)
+    raise_if_rate_limited(answers)
     if unjudged:
         sample = ", ".join(f"{a.request} -> {a.status}" for a in unjudged[:5])
         raise NotRun(f"{len(unjudged)} probe(s) answered neither 2xx nor 401/403: {sample}; "

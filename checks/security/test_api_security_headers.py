@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from checks.security._api_probes import RATE_LIMITED, rate_limited, send
+from checks.security._api_probes import raise_if_rate_limited, send
 
 MAX_AGE = re.compile(r"(?i)(?:^|;)\s*max-age\s*=\s*\"?(\d+)\"?")
 
@@ -23,8 +23,7 @@ def test_security_headers(api, settings, finding):
     answers = [send(api, "public", "GET", cfg.public_path),
                send(api, "refusal without token", "GET", cfg.protected_routes[0].path if cfg.protected_routes
                     else f"/{cfg.service_role_functions[0]}{cfg.service_probe_path}")]
-    if any(a.status == RATE_LIMITED for a in answers):
-        raise rate_limited(answers)
+    raise_if_rate_limited(answers)
     rows = []
     for a in answers:
         missing = []
@@ -43,7 +42,6 @@ def test_security_headers(api, settings, finding):
             value=len(rows),
             threshold=threshold,
             rows=rows,
-            rows_total=len(rows),
             remediation="Add Strict-Transport-Security (e.g. max-age=31536000; includeSubDomains) and "
             "X-Content-Type-Options: nosniff to every answer, in the functions' shared response helper or at "
             "the proxy in front of them",

@@ -71,7 +71,7 @@ def test_secrets_in_logs(db, schema, settings, thresholds, finding):
         measured += f"; the first {budget} candidate rows were confirmed (secrets_scan_candidates_max_count): more may exist"
     if found:
         finding.fail(
-            measured=measured, value=len(found), threshold=threshold, rows=found, rows_total=len(found),
+            measured=measured, value=len(found), threshold=threshold, rows=found,
             remediation="Rotate every leaked credential first (a service-role JWT or sb_secret_ key means a new "
                         "key; a card number is a PCI incident), then delete or mask the rows and fix the code "
                         "that logs them (mask before logging)",
