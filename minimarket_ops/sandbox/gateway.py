@@ -73,19 +73,11 @@ PROVEEDOR_FUNCTION = "api-proveedor"
 SCRAPER_FUNCTION = "scraper-maxiconsumo"
 SERVICE_FUNCTIONS = (SCRAPER_FUNCTION, "alertas-stock", "notificaciones-tareas", "reportes-automaticos")
 FUNCTIONS = (API_FUNCTION, PROVEEDOR_FUNCTION, *SERVICE_FUNCTIONS)
-ERROR_CODES = ("VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "RATE_LIMITED", "INTERNAL_ERROR")
 
-# name -> what it breaks (the lead's fault registry can import this).
-API_FAULTS: dict[str, str] = {
-    "api_slow": "every answer (health included) is delayed by slow_ms",
-    "api_5xx": "the api-minimarket health endpoint answers 503 with status 'down'",
-    "api_auth_off": "protected routes answer 2xx without any token (platform and function checks off)",
-    "api_unsigned_tokens": "JWT signatures are not verified (alg none, foreign keys accepted)",
-    "api_cors_reflect": "CORS reflects any Origin, with Access-Control-Allow-Credentials: true",
-    "api_role_mix": "an authenticated user's token reaches the service-role functions",
-    "api_leaky_errors": "error responses carry a Python traceback, the SQL text and a file path",
-    "api_contract_break": "the productos list breaks its contract (a required property missing, wrong types)",
-}
+# The faults this gateway implements. What each breaks is said once, in the fault registry
+# (sandbox/faults/); a self-test keeps the two sets equal.
+API_FAULTS = frozenset({"api_slow", "api_5xx", "api_auth_off", "api_unsigned_tokens", "api_cors_reflect",
+                        "api_role_mix", "api_leaky_errors", "api_contract_break"})
 
 WINDOW_S = 60.0
 DB_PING_TIMEOUT_S = 1.0
@@ -120,19 +112,6 @@ class GatewayConfig:
     public_rate_per_min: int = 100
     private_rate_per_min: int = 10
     slow_ms: int = 1500
-
-
-def mint_jwt(secret: str, role: str, *, sub: str | None = None, expires_in_s: int = 3600, **claims: Any) -> str:
-    """An HS256 token like Supabase's: claims role, iss "supabase", iat, exp (and sub if given).
-
-    A negative ``expires_in_s`` gives an expired token; ``claims`` are added as given.
-    """
-    now = int(time.time())
-    payload: dict[str, Any] = {"iss": "supabase", "role": role, "iat": now, "exp": now + int(expires_in_s)}
-    if sub is not None:
-        payload["sub"] = sub
-    payload.update(claims)
-    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 class ApiError(Exception):
@@ -173,7 +152,6 @@ class Identity:
 class RequestContext:
     """Per-request state shared by the middleware and the handlers (scope["mm"])."""
 
-    identity: Identity = field(default_factory=Identity)
     sql: str | None = None
     secrets: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # added to the response
@@ -537,7 +515,7 @@ def _like(text: str) -> str:
 # --------------------------------------------------------------------------------------
 class Gateway:
     def __init__(self, cfg: GatewayConfig):
-        unknown = sorted(set(cfg.faults) - set(API_FAULTS))
+        unknown = sorted(set(cfg.faults) - API_FAULTS)
         if unknown:
             raise ValueError(f"unknown gateway fault(s): {', '.join(unknown)} (known: {', '.join(sorted(API_FAULTS))})")
         if cfg.public_rate_per_min < 1 or cfg.private_rate_per_min < 1:
@@ -736,7 +714,6 @@ class GatewayMiddleware:
                 if fn not in FUNCTIONS:
                     raise ApiError(404, "NOT_FOUND", "Function not found")
                 ident = gw.identify(headers, ctx)
-                ctx.identity = ident
                 host = scope.get("client")[0] if scope.get("client") else "unknown"
                 ok, remaining, retry = gw.public_limiter.hit((host, ident.bucket))
                 ctx.headers["X-RateLimit-Limit"] = str(gw.public_limiter.limit)
@@ -831,7 +808,6 @@ def create_app(cfg: GatewayConfig) -> fastapi.FastAPI:
 
     app = fastapi.FastAPI(title="Mini Market sandbox gateway", version=VERSION, docs_url=None, redoc_url=None,
                           openapi_url=None, redirect_slashes=False, lifespan=lifespan)
-    app.state.gateway = gw
     app.add_middleware(GatewayMiddleware, gw=gw)
 
     @app.exception_handler(StarletteHTTPException)
@@ -1245,7 +1221,6 @@ class GatewayServer:
         except OSError:
             sock.close()
             raise
-        sock.set_inheritable(True)
         self._sock = sock
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", access_log=False,

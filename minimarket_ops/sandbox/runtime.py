@@ -14,10 +14,12 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import jwt
 import psycopg
 from psycopg import sql
 
@@ -67,7 +69,14 @@ def load_reference(admin_url: str, scale: float, monitor_password: str) -> None:
             with conn.transaction():
                 conn.execute(sql.SQL("SET LOCAL sandbox.scale = {}").format(sql.Literal(str(scale))))
                 conn.execute((SQL_DIR / name).read_text())
-        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(MONITOR_ROLE), sql.Literal(monitor_password)))
+        set_password(conn, MONITOR_ROLE, monitor_password)
+
+
+def set_password(conn: psycopg.Connection, role: str, password: str) -> None:
+    """Send the SCRAM verifier, never the password: pg_stat_statements (track = all) and
+    the server log keep a statement's text, and the monitoring role reads the first."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+    conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier)))
 
 
 def apply_database_faults(admin_url: str, names: Iterable[str]) -> None:
@@ -87,9 +96,20 @@ def create_database(admin_url: str, name: str, template: str | None = None) -> N
         conn.execute(query)
 
 
-def mint_keys(s: SandboxSecrets) -> dict[str, str]:
-    from minimarket_ops.sandbox.gateway import mint_jwt
+def mint_jwt(secret: str, role: str, *, sub: str | None = None, expires_in_s: int = 3600, **claims: Any) -> str:
+    """An HS256 token like Supabase's: claims role, iss "supabase", iat, exp (and sub if given).
 
+    A negative ``expires_in_s`` gives an expired token; ``claims`` are added as given.
+    """
+    now = int(time.time())
+    payload: dict[str, Any] = {"iss": "supabase", "role": role, "iat": now, "exp": now + int(expires_in_s)}
+    if sub is not None:
+        payload["sub"] = sub
+    payload.update(claims)
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def mint_keys(s: SandboxSecrets) -> dict[str, str]:
     ten_years = 10 * 365 * 24 * 3600
     return {
         "anon_key": mint_jwt(s.jwt_secret, "anon", expires_in_s=ten_years),
@@ -108,6 +128,7 @@ class Sandbox:
     gateway_url: str | None = None
     _gateway: object | None = None
     _gateway_proc: subprocess.Popen | None = None
+    _gateway_pid: int | None = None  # a detached gateway's, read back from the state file
 
     def __post_init__(self) -> None:
         for name in self.faults:
@@ -117,9 +138,9 @@ class Sandbox:
         return name in self.faults
 
     def start(self, detached: bool = False) -> "Sandbox":
-        self.cluster = Cluster(self.secrets.superuser_password)
-        self.cluster.settings = server_settings(self.cluster)
         try:
+            self.cluster = Cluster(self.secrets.superuser_password)
+            self.cluster.settings = server_settings(self.cluster)
             self.cluster.start()
             admin = self.cluster.url(self.dbname)
             load_reference(admin, self.scale, self.secrets.monitor_password)
@@ -152,13 +173,14 @@ class Sandbox:
         port = free_port()
         env = dict(os.environ, MM_GATEWAY_CONNINFO=conninfo, MM_GATEWAY_JWT_SECRET=self.secrets.jwt_secret,
                    MM_GATEWAY_API_SECRET=self.secrets.api_secret, MM_GATEWAY_FAULTS=",".join(self._gateway_faults()))
-        log = (self.cluster.root / "gateway.log").open("ab")
-        self._gateway_proc = subprocess.Popen(
-            [sys.executable, "-m", "minimarket_ops.sandbox.gateway", "--port", str(port)],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        )
+        with (self.cluster.root / "gateway.log").open("ab") as log:  # the child keeps its own copy
+            self._gateway_proc = subprocess.Popen(
+                [sys.executable, "-m", "minimarket_ops.sandbox.gateway", "--port", str(port)],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            )
         self.gateway_url = f"http://127.0.0.1:{port}"
-        _wait_http(self.gateway_url + "/functions/v1/api-minimarket", timeout_s=20)
+        # The root answers without the database, rate limits or the api_slow delay.
+        _wait_http(self.gateway_url + "/", self._gateway_proc, timeout_s=20)
 
     def credentials(self) -> Credentials:
         assert self.cluster is not None
@@ -195,9 +217,10 @@ class Sandbox:
             "root": str(self.cluster.root), "port": self.cluster.port, "bindir": str(self.cluster.bindir),
             "dbname": self.dbname, "scale": self.scale, "faults": list(self.faults),
             "gateway_url": self.gateway_url, "gateway_pid": self._gateway_proc.pid if self._gateway_proc else None,
-            "secrets": asdict(self.secrets), "started_at": time.time(),
+            "secrets": asdict(self.secrets),
         }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # the mode of open() applies only to a new file; this one holds secrets
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh)
 
@@ -206,14 +229,14 @@ class Sandbox:
         path = path or state_file()
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError):
+            sb = cls(scale=data["scale"], faults=tuple(data["faults"]), secrets=SandboxSecrets(**data["secrets"]),
+                     dbname=data["dbname"])
+            sb.cluster = Cluster(sb.secrets.superuser_password, root=Path(data["root"]), port=data["port"],
+                                 bindir=Path(data["bindir"]))
+            sb.gateway_url = data["gateway_url"]
+            sb._gateway_pid = data.get("gateway_pid")
+        except (OSError, ValueError, KeyError, TypeError):  # no state, or not ours: nothing running
             return None
-        sb = cls(scale=data["scale"], faults=tuple(data["faults"]), secrets=SandboxSecrets(**data["secrets"]),
-                 dbname=data["dbname"])
-        sb.cluster = Cluster(sb.secrets.superuser_password, root=Path(data["root"]), port=data["port"],
-                             bindir=Path(data["bindir"]))
-        sb.gateway_url = data["gateway_url"]
-        sb._gateway_pid = data.get("gateway_pid")
         return sb
 
     def is_alive(self) -> bool:
@@ -221,8 +244,8 @@ class Sandbox:
 
     def stop_detached(self, path: Path | None = None) -> None:
         path = path or state_file()
-        pid = getattr(self, "_gateway_pid", None)
-        if pid:
+        pid = self._gateway_pid
+        if pid and _is_our_gateway(pid):
             try:
                 os.killpg(pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -233,11 +256,21 @@ class Sandbox:
         path.unlink(missing_ok=True)
 
 
-def _wait_http(url: str, timeout_s: float) -> None:
+def _is_our_gateway(pid: int) -> bool:
+    """After a reboot the pid in the state file may be anybody's: signal only our gateway."""
+    try:
+        return b"minimarket_ops.sandbox.gateway" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if proc.poll() is not None:  # e.g. its port was taken before it bound it
+            raise RuntimeError(f"the sandbox gateway exited with code {proc.returncode} (see gateway.log)")
         try:
             httpx.get(url, timeout=2)
             return

@@ -53,9 +53,9 @@ def _load() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
     import importlib
     import pkgutil
 
     for mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{mod.name}")
+    _loaded = True  # only once every module is in: a failed import is not a smaller registry

@@ -7,30 +7,15 @@ every privilege on new tables, views and functions, as on a real project.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
+import jwt
 
 from minimarket_ops.sandbox.faults import Fault, register
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _planted_jwt() -> str:
-    """A service-role-shaped JWT signed with a throwaway key: a planted value, never a real secret."""
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps({"iss": "supabase", "ref": "sandboxfault", "role": "service_role",
-                               "iat": 1700000000, "exp": 2000000000}, separators=(",", ":")).encode())
-    sig = _b64(hmac.new(b"minimarket-ops planted fault key", f"{header}.{payload}".encode(), hashlib.sha256).digest())
-    return f"{header}.{payload}.{sig}"
-
-
 # Planted in the logs by `secrets_in_logs`; the self-tests look for them in every output.
 PLANTED_CARD = "4539 1488 0343 6467"  # Luhn-valid Visa, 4-4-4-4 as a payment log prints it
-PLANTED_JWT = _planted_jwt()
+# A service-role-shaped JWT signed with a throwaway key: a planted value, never a real secret.
+PLANTED_JWT = jwt.encode({"iss": "supabase", "ref": "sandboxfault", "role": "service_role",
+                          "iat": 1700000000, "exp": 2000000000}, "minimarket-ops planted fault key", algorithm="HS256")
 PLANTED_FAILED_LOGIN_IP = "203.0.113.66"
 PRIVILEGED_ROLE = "reportes_bi"
 
