@@ -16,9 +16,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from minimarket_ops.masking import Redactor
+
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "minimarket-ops.toml"
 OVERLAY_ENV = "MINIMARKET_OPS_CONFIG"
 ENV_PREFIX = "MINIMARKET_OPS__"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ConfigError(Exception):
@@ -169,6 +172,7 @@ class TargetConfig(_Strict):
     # Legacy JWT keys go as `Authorization: Bearer` too; sb_publishable_ keys do not.
     anon_key_as_bearer: bool = True
     pooler_mode: Literal["direct", "session", "transaction"] = "direct"
+    # API probes that write (the contract check's POST/PUT/DELETE); staging only, never production
     allow_writes: bool = False
     # the OpenAPI document the API checks hold this target to, relative to the repository
     # ("" for none: contract_conformance is then not applicable)
@@ -179,6 +183,15 @@ class TargetConfig(_Strict):
     # sandbox only: faults switched on, data scale
     faults: list[str] = Field(default_factory=list)
     scale: float = Field(1.0, gt=0, le=1000)
+
+    @field_validator("database_url_env", "supabase_url_env", "anon_key_env", "service_role_key_env", "user_jwt_env",
+                     "api_secret_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        # The *name* of a variable; a URL or key pasted here would be echoed by every error about it.
+        if v is not None and not _ENV_NAME.fullmatch(v):
+            raise ValueError("must be the name of an environment variable (letters, digits, _), not its value")
+        return v
 
     @field_validator("supabase_url")
     @classmethod
@@ -206,6 +219,8 @@ class TargetConfig(_Strict):
             raise ValueError("a remote target needs database_url_env (or not_applicable.uses_database)")
         if self.kind == "remote" and self.faults:
             raise ValueError("faults exist only on the sandbox target")
+        if self.allow_writes and self.environment == "production":
+            raise ValueError("allow_writes is for staging targets: checks never write to production")
         return self
 
 
@@ -465,9 +480,10 @@ def _describe(exc: ValidationError, prefix: str = "") -> str:
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         got = err.get("input")
-        # Only scalar values are echoed: a config value is never a secret, but keep it short.
+        # Only scalar values are echoed, short, and through the redactor: an environment
+        # override can carry a URL with a password where a plain value was expected.
         if isinstance(got, (int, float, str, bool)) and err["type"] != "extra_forbidden":
-            msg += f" (got {got[:40]!r})" if isinstance(got, str) else f" (got {got})"
+            msg += f" (got {Redactor()(got)[:40]!r})" if isinstance(got, str) else f" (got {got})"
         parts.append(f"{key}: {msg}")
     return "; ".join(parts)
 

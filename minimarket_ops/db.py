@@ -44,6 +44,13 @@ class Database:
             "application_name": s.application_name,
             "prepare_threshold": None,
             "autocommit": True,
+            # A link that dies silently (a pooler or NAT dropping it mid-query) would otherwise
+            # hold the check for the OS's TCP timeout: keepalives notice it in about 25 s.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": int(s.statement_timeout_ms) + 10_000,
         }
         if self._pooler_mode != "transaction":
             # Session-level defaults too, where they persist (the role carries them in production).
@@ -75,7 +82,11 @@ class Database:
             open=False,
             name="minimarket-ops",
         )
-        self._pool.open(wait=True, timeout=self._settings.connect_timeout_s + 5)
+        try:
+            self._pool.open(wait=True, timeout=self._settings.connect_timeout_s + 5)
+        except PoolTimeout as exc:  # the pool closes itself; report it like a failed connect
+            self._pool = None
+            raise DatabaseUnreachable(self._redact(f"connection pool did not fill: {_first_line(exc)}")) from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -145,6 +156,6 @@ def not_run_reason(exc: BaseException, settings: DatabaseSettings | None = None)
         return f"schema drift: {_first_line(exc)}"
     if isinstance(exc, errors.InsufficientPrivilege):
         return f"permission denied: {_first_line(exc)}"
-    if isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
+    if isinstance(exc, psycopg.OperationalError):  # PoolTimeout is one too
         return f"database connection lost: {_first_line(exc)}"
     return None

@@ -124,9 +124,10 @@ class FindingRecorder:
         self.compare(value, ">=", limit, **kw)
 
     def record(self, *, measured: str, value: Any, threshold: str, ok: bool) -> None:
+        # Redacted here: the measurement travels in user_properties, which JUnit XML writes as is.
         self.measurement = {
-            "measured": measured,
-            "value": jsonable(value),
+            "measured": self._redact(measured),
+            "value": self._redact(value) if isinstance(value, str) else jsonable(value),
             "threshold": threshold,
             "ok": ok,
         }

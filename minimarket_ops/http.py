@@ -13,6 +13,8 @@ import httpx
 from minimarket_ops.finding import NotRun
 
 Role = Literal["none", "anon", "service_role", "user"]
+# What a probe may send to any target (OPTIONS for CORS preflights).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -70,8 +72,9 @@ class Api:
 
     def __init__(self, supabase_url: str, *, timeout_s: float, budget: Budget, anon_key: str | None,
                  service_role_key: str | None, user_jwt: str | None, anon_key_as_bearer: bool = True,
-                 target_name: str = "target", verify: ssl.SSLContext | bool = True):
+                 target_name: str = "target", verify: ssl.SSLContext | bool = True, allow_writes: bool = False):
         self.base = supabase_url.rstrip("/") + "/functions/v1"
+        self.allow_writes = allow_writes
         self.budget = budget
         self.target_name = target_name
         self._keys = {"anon": anon_key, "service_role": service_role_key, "user": user_jwt}
@@ -116,8 +119,11 @@ class Api:
 
     def request(self, method: str, path: str, *, role: Role = "none", headers: dict | None = None,
                 **kw) -> httpx.Response:
+        if method.upper() not in READ_METHODS and not self.allow_writes:
+            # A suite bug, never a finding: checks are read-only unless the target allows writes.
+            raise RuntimeError(f"refused {method.upper()} {path}: target {self.target_name} does not allow writes")
+        h = self.headers(role)  # may skip (credential not configured): no request, no budget spent
         self.budget.spend()
-        h = self.headers(role)
         if headers:
             h.update(headers)
         return self._client.request(method, path, headers=h, **kw)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from minimarket_ops.secrets_detector import redact_cards
+from minimarket_ops.secrets_detector import redact_secrets
 
 REDACTED = "«redacted»"
 
@@ -68,8 +68,9 @@ class Redactor:
                 text = text.replace(value, REDACTED)
         for shape, replacement in _SHAPES:
             text = shape.sub(replacement, text)
-        # Card numbers by shape (Luhn, network prefix), as the secrets check confirms them.
-        return redact_cards(text, REDACTED)
+        # What the secrets check confirms by shape (cards by Luhn and network prefix, any
+        # URL's password, keys the shapes above leave, `contraseña:`).
+        return redact_secrets(text, REDACTED)
 
 
 def mask_email(value: str) -> str:
@@ -130,8 +131,16 @@ def mask_row(
         is_personal = column in personal or PERSONAL_COLUMNS.search(column)
         if (mask_personal and is_personal) or SECRET_COLUMNS.search(column):
             value = mask_value(column, value)
-        value = jsonable(value)
-        if isinstance(value, str):
-            value = redact(value)
-        out[column] = value
+        out[column] = _redact_deep(jsonable(value), redact)
     return out
+
+
+def _redact_deep(value: Any, redact: Redactor) -> Any:
+    """Strings inside json values too (a jsonb column's nested token, a list of URLs)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_deep(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_deep(v, redact) for k, v in value.items()}
+    return value

@@ -57,7 +57,7 @@ def _is_checks_run(config: pytest.Config) -> bool:
     for arg in args:
         p = Path(arg)
         p = (p if p.is_absolute() else Path(config.invocation_params.dir) / p).resolve()
-        if p == checks or checks in p.parents:
+        if p == checks or checks in p.parents or p in checks.parents:  # `pytest .` collects checks too
             return True
     return False
 
@@ -238,6 +238,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if outcome is None:
         return report
     if report.failed and report.when == "teardown" and _already_recorded(item):
+        # The check kept its outcome; the broken teardown (a fixture's) is the suite's.
+        state.suite_errors.append(state.redact(f"teardown after {item.nodeid}: {reason or outcome.value}"))
         return report
     if reason:
         reason = state.redact(reason)
@@ -323,7 +325,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         except OSError as exc:
             state.results_error = f"could not write results to {state.report_dir}: {exc.strerror or exc}"
             session.exitstatus = ExitCode.SUITE_BROKEN
-    if counts.get(Outcome.error.value) and session.exitstatus in (ExitCode.OK, ExitCode.SICK):
+    if ((counts.get(Outcome.error.value) or state.suite_errors)
+            and session.exitstatus in (ExitCode.OK, ExitCode.SICK)):
         session.exitstatus = ExitCode.SUITE_BROKEN
 
 
@@ -379,7 +382,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         if r["outcome"] == Outcome.failed.value and r.get("finding"):
             f = r["finding"]
             tr.write_line(f"FAIL [{f['level']}] {r['check']}: {f['measured']}: {f['value']} (threshold: {f['threshold']})", red=True)
-    err = getattr(state, "results_error", None)
+    for err in state.suite_errors:
+        tr.write_line(f"SUITE ERROR: {err}", red=True)
+    err = state.results_error
     if err:
         tr.write_line(f"SUITE ERROR: {err}", red=True)
     elif state.report_dir is not None:

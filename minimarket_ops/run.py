@@ -62,7 +62,8 @@ class RunState:
     redact: Redactor = field(default_factory=Redactor)
     _credentials: Credentials | None = None
     sandbox: Any = None  # the sandbox this run started, stopped at the end
-    results_error: str | None = None
+    results_error: str | None = None  # the results could not be written (exit 3)
+    suite_errors: list[str] = field(default_factory=list)  # broken fixtures after a check's outcome (exit 3)
     sandbox_note: str | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
 
@@ -78,7 +79,10 @@ class RunState:
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
-            self._set_credentials(self._start_sandbox())
+            if self.target.kind == "remote":  # never a sandbox in place of the named target
+                self.check_environment()
+            else:
+                self._set_credentials(self._start_sandbox())
         return self._credentials
 
     def _start_sandbox(self) -> Credentials:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import ipaddress
 import json
 import re
@@ -268,17 +269,9 @@ def excerpt(text: str, detections: list[Detection] | None = None, context: int =
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
-def redact_cards(text: str, replacement: str) -> str:
-    """Every confirmed card number in `text` replaced (for the run-wide Redactor)."""
-    if not text or not any(c.isdigit() for c in text):
+def redact_secrets(text: str, replacement: str) -> str:
+    """Every secret the detector confirms (cards, JWTs, keys, passwords, URL passwords)
+    replaced: the run-wide Redactor's last pass, so outputs hide what the check finds."""
+    if not text:
         return text
-    cards = find_cards(text)
-    if not cards:
-        return text
-    out, pos = [], 0
-    for d in cards:
-        out.append(text[pos:d.start])
-        out.append(replacement)
-        pos = d.end
-    out.append(text[pos:])
-    return "".join(out)
+    return mask_secrets(text, [dataclasses.replace(d, label=replacement) for d in find_secrets(text)])

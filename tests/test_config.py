@@ -27,6 +27,13 @@ def error_lines(output: str) -> list[str]:
      "ERROR: configuration: targets.sandbox.thresholds.orphan_products_max_count: Input should be greater than or equal to 0 (got -1)"),
     ({"targets": {"x": {"kind": "remote", "supabase_url": "ftp://h"}}}, ["--target", "x"],
      "ERROR: configuration: targets.x.supabase_url: Value error, must start with http:// or https:// (got 'ftp://h')"),
+    ({"targets": {"x": {"kind": "remote", "database_url_env": "postgresql://ops:S3cretPw@db.example/postgres"}}},
+     ["--target", "x"], "ERROR: configuration: targets.x.database_url_env: Value error, must be the name of an "
+     "environment variable (letters, digits, _), not its value (got 'postgresql://ops:«redacted»@db.example/"),
+    ({"targets": {"x": {"kind": "remote", "supabase_url": "htps://svc:S3cretPw@x.supabase.co"}}}, ["--target", "x"],
+     "ERROR: configuration: targets.x.supabase_url: Value error, must start with http:// or https:// (got '«redacted»"),
+    ({"targets": {"production": {"allow_writes": True}}}, ["--target", "production"],
+     "ERROR: configuration: targets.production: Value error, allow_writes is for staging targets"),
     ({}, ["--fault", "no_such_fault"], "ERROR: configuration: --fault: unknown fault 'no_such_fault'"),
     ({}, ["--target", "production", "--fault", "orphan_products"],
      "ERROR: configuration: --fault: target 'production' is not a sandbox; faults exist only there"),
@@ -37,7 +44,7 @@ def test_bad_configuration_is_one_line(tmp_path, overlay, args, expected):
     lines = error_lines(r.output)
     assert len(lines) == 1, r.output
     assert lines[0].startswith(expected), lines[0]
-    assert "Traceback" not in r.output
+    assert "Traceback" not in r.output and "S3cretPw" not in r.output
     assert r.doc is None  # no check ran
 
 

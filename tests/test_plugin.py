@@ -173,3 +173,58 @@ def test_read_only_connection_refuses_writes_even_for_a_superuser(sandbox):
         assert db.scalar("SELECT current_setting('statement_timeout')") == "10s"
     finally:
         db.close()
+
+
+def test_a_broken_teardown_after_a_pass_makes_the_suite_broken(sandbox, project):
+    (project / "checks" / "health" / "test_teardown.py").write_text(textwrap.dedent('''
+        import pytest
+
+        @pytest.fixture
+        def leaky():
+            yield
+            raise RuntimeError("could not close the client")
+
+        @pytest.mark.daily
+        @pytest.mark.severity("baja")
+        def test_passes_then_breaks(leaky, finding):
+            finding.record(measured="m", value=0, threshold="0", ok=True)
+    '''))
+    r = sandbox.run("-k", "passes_then_breaks", rootdir=project)
+    assert r.outcome("passes_then_breaks") == "pass"  # the check measured; its outcome stands
+    assert r.exit_code == 3
+    assert "SUITE ERROR: teardown after" in r.output and "could not close the client" in r.output
+
+
+def test_a_remote_target_is_never_replaced_by_a_sandbox(tmp_path, monkeypatch):
+    """`pytest .` (not only `pytest checks`) validates the target's environment first."""
+    for var in ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    r = run_pytest(["-p", "no:cacheprovider", "--target", "production", "--report-dir", str(tmp_path / "r"),
+                    "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"), "-k", "database_reachable",
+                    str(REPO)], {}, tmp_path)
+    assert r.exit_code == 4, r.output
+    assert "environment variable DATABASE_URL is not set" in r.output
+    assert r.doc is None
+
+    from minimarket_ops.config import ConfigError, load_settings
+    from minimarket_ops.run import RunState
+
+    settings = load_settings()
+    state = RunState(settings=settings, target_name="production", target=settings.targets["production"])
+    with pytest.raises(ConfigError):
+        state.credentials()
+    assert state.sandbox is None
+
+
+def test_the_api_client_refuses_writes_unless_the_target_allows_them():
+    from minimarket_ops.http import Api, Budget
+
+    api = Api("http://127.0.0.1:9", timeout_s=1, budget=Budget(5), anon_key=None, service_role_key=None,
+              user_jwt=None)
+    try:
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            with pytest.raises(RuntimeError, match=f"refused {method} /x: target target does not allow writes"):
+                api.request(method, "/x")
+        assert api.budget.used == 0
+    finally:
+        api.close()

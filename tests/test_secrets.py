@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from minimarket_ops.masking import REDACTED, Redactor, mask_row
@@ -102,3 +103,18 @@ def test_the_monitor_password_is_not_kept_in_the_statement_statistics(sandbox):
         login.close()
     assert texts, "the ALTER ROLE statement is in the statistics (so the test can see it)"
     assert not any(sandbox.secrets.monitor_password in t for t in texts)
+
+
+@pytest.mark.parametrize("text", [
+    "https://svc:S3cretPw-1@x.supabase.co/rest", "redis://:S3cretPw-1@cache:6379", "contraseña: S3cretPw-1",
+    "sk_live_S3cretPw1abc", "card 4539 1488 0343 6467 declined",
+])
+def test_the_redactor_hides_every_shape_the_secrets_check_finds(text):
+    out = Redactor()(text)
+    assert REDACTED in out and "S3cretPw" not in out and "6467" not in out, out
+
+
+def test_secrets_nested_in_json_values_are_redacted_in_samples():
+    row = mask_row({"metadata": {"auth": "Bearer " + mint_jwt("k" * 32, "service_role"),
+                                 "urls": ["postgresql://u:S3cretPw-1@h/db"]}}, Redactor())
+    assert "S3cretPw" not in str(row) and "eyJ" not in str(row), row
