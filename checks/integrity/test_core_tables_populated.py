@@ -17,8 +17,7 @@ def test_core_tables_populated(db, schema, thresholds, finding):
             key=sql.Literal(t.qualified), t=t.ident, n=sql.Literal(limit))
         for t in tables
     )
-    with db.transaction() as conn:
-        counts = [{"tabla": tabla, "filas": filas} for tabla, filas in conn.execute(query)]
+    counts = db.rows(query, limit=len(tables))
     short = [c for c in counts if c["filas"] < limit]
     finding.at_least(
         min(c["filas"] for c in counts),
