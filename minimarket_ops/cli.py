@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 import typer
 
+from minimarket_ops.config import ConfigError, load_settings
 from minimarket_ops.run import REPO_ROOT, new_run_id
+from minimarket_ops.summary import counts_by_area, finding_text, outcome_line
 from minimarket_ops.vocabulary import Outcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -61,7 +62,13 @@ def demo(
 ) -> None:
     """Sandbox up, the daily checks against it, reports written, a summary, sandbox down."""
     run_id = new_run_id()
-    rd = (report_dir or REPO_ROOT / "reports" / run_id).resolve()
+    if report_dir is None:
+        try:  # where the plugin itself would put them (run.reports_dir)
+            report_dir = REPO_ROOT / load_settings().run.reports_dir / run_id
+        except ConfigError as exc:
+            typer.echo(f"ERROR: configuration: {exc}", err=True)
+            raise typer.Exit(4)
+    rd = report_dir.resolve()
     args = ["-m", "daily", "--target", "sandbox", "--scale", str(scale), "--run-id", run_id,
             "--report-dir", str(rd), "-q", "--no-header", "--no-summary", "--tb=no", "-p", "no:cacheprovider"]
     for f in fault:
@@ -77,22 +84,21 @@ def demo(
 
 def print_summary(doc: dict, report_dir: Path) -> None:
     checks = doc["checks"]
-    counts = Counter(c["outcome"] for c in checks)
     echo = typer.echo
     echo("")
     echo(f"run {doc['run_id']} · target {doc['target']} · suite {doc['suite_revision']}")
-    echo("  " + " · ".join(f"{counts.get(o.value, 0)} {o.value}" for o in Outcome))
-    areas = sorted({c["area"] for c in checks})
-    echo(f"  {'area':<12} {'checks':>6} {'pass':>5} {'fail':>5} {'n/a':>5} {'not run':>8} {'error':>6}")
-    for area in areas:
-        a = Counter(c["outcome"] for c in checks if c["area"] == area)
-        echo(f"  {area:<12} {sum(a.values()):>6} {a.get('pass', 0):>5} {a.get('fail', 0):>5} "
-             f"{a.get('not applicable', 0):>5} {a.get('not run', 0):>8} {a.get('error', 0):>6}")
+    echo("  " + outcome_line(doc["counts"]))
+    short = {Outcome.not_applicable.value: "n/a"}  # the one word too wide for its column
+    cols = [(o.value, short.get(o.value, o.value)) for o in Outcome]
+    echo(f"  {'area':<12} {'checks':>6} " + " ".join(f"{label:>{max(len(label), 4)}}" for _, label in cols))
+    for area, a in counts_by_area(checks).items():
+        echo(f"  {area:<12} {sum(a.values()):>6} "
+             + " ".join(f"{a[o]:>{max(len(label), 4)}}" for o, label in cols))
     for c in checks:
         if c["outcome"] == "fail" and c.get("finding"):
             f = c["finding"]
             gate = " [gate]" if c["gate"] else ""
-            echo(f"  FAIL {f['level']:<7} {c['check']}{gate}: {f['measured']}: {f['value']} (threshold: {f['threshold']})")
+            echo(f"  FAIL {f['level']:<7} {c['check']}{gate}: {finding_text(f)}")
         elif c["outcome"] in ("not run", "error"):
             echo(f"  {c['outcome'].upper()} {c['check']}: {c.get('reason')}")
         elif c["outcome"] == "not applicable":
@@ -154,10 +160,6 @@ def sandbox_status() -> None:
         raise typer.Exit(1)
     faults = f", faults {', '.join(sb.faults)}" if sb.faults else ""
     typer.echo(f"sandbox running: PostgreSQL on 127.0.0.1:{sb.cluster.port}, API at {sb.gateway_url}, scale {sb.scale}{faults}")
-
-
-def main() -> None:  # pragma: no cover
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from minimarket_ops.masking import Redactor
 
-DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "minimarket-ops.toml"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = REPO_ROOT / "minimarket-ops.toml"
 OVERLAY_ENV = "MINIMARKET_OPS_CONFIG"
 ENV_PREFIX = "MINIMARKET_OPS__"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -52,7 +53,7 @@ class ApiSettings(_Strict):
     def _ca_file(cls, v: str | None) -> str | None:
         if not v:
             return None
-        path = Path(v) if Path(v).is_absolute() else DEFAULTS_FILE.parent / v
+        path = Path(v) if Path(v).is_absolute() else REPO_ROOT / v
         if not path.is_file():
             raise ValueError("file not found")
         return str(path)
@@ -205,13 +206,13 @@ class TargetConfig(_Strict):
     def _contract(cls, v: str | None) -> str | None:
         if not v:
             return None
-        if not (DEFAULTS_FILE.parent / v).is_file():
+        if not (REPO_ROOT / v).is_file():
             raise ValueError(f"contract document not found: {v}")
         return v
 
     @property
     def contract_path(self) -> Path | None:
-        return DEFAULTS_FILE.parent / self.contract if self.contract else None
+        return REPO_ROOT / self.contract if self.contract else None
 
     @model_validator(mode="after")
     def _shape(self) -> "TargetConfig":

@@ -6,11 +6,11 @@ is loaded."""
 from __future__ import annotations
 
 import html
-from collections import Counter
 from typing import Any
 
 from minimarket_ops.plugin import user_property
-from minimarket_ops.vocabulary import Outcome, Severity
+from minimarket_ops.summary import counts_by_area, failures, finding_text, outcome_counts, outcome_line
+from minimarket_ops.vocabulary import Outcome
 
 
 # pytest-html filters on pytest's categories, which are coarser than the six outcomes: a
@@ -58,23 +58,17 @@ class HtmlSummary:
         s = self.state
         results = s.results
         e = html.escape
-        counts = Counter(r["outcome"] for r in results)
         head = (f"<p>target <b>{e(s.target_name)}</b> ({e(s.target.environment)}) · suite {e(s.revision)}"
                 + (f" · faults {e(', '.join(s.faults))}" if s.faults else "")
                 + (f' · <a href="{e(s.ci_url)}">CI run</a>' if s.ci_url else "") + "</p>")
-        line = " · ".join(f"{counts.get(o.value, 0)} {o.value}" for o in Outcome)
-        rows = []
-        for area in sorted({r["area"] for r in results}):
-            a = Counter(r["outcome"] for r in results if r["area"] == area)
-            rows.append("<tr><td>" + e(area) + "</td>" + "".join(f"<td>{a.get(o.value, 0)}</td>" for o in Outcome) + "</tr>")
+        line = outcome_line(outcome_counts(results))
+        rows = ["<tr><td>" + e(area) + "</td>" + "".join(f"<td>{a[o.value]}</td>" for o in Outcome) + "</tr>"
+                for area, a in counts_by_area(results).items()]
         table = ('<table style="border-collapse:collapse" cellpadding="4" border="1"><tr><th>area</th>' + "".join(f"<th>{e(o.value)}</th>" for o in Outcome) + "</tr>"
                  + "".join(rows) + "</table>")
-        fails = [r for r in results if r["outcome"] == Outcome.failed.value and r.get("finding")]
-        fails.sort(key=lambda r: -Severity(r["finding"]["level"]).rank)
         items = "".join(
             f"<li><b>[{e(r['finding']['level'])}]</b> {e(r['check'])}{' (gate)' if r['gate'] else ''}: "
-            f"{e(str(r['finding']['measured']))}: {e(str(r['finding']['value']))} "
-            f"(threshold: {e(str(r['finding']['threshold']))})</li>" for r in fails)
+            f"{e(finding_text(r['finding']))}</li>" for r in failures(results))
         others = "".join(f"<li>{e(r['outcome'])}: {e(r['check'])}: {e(r.get('reason') or '')}</li>"
                          for r in results if r["outcome"] in (Outcome.not_run.value, Outcome.error.value))
         _name_filters(session.config)

@@ -150,3 +150,10 @@ class Api:
 
     def close(self) -> None:
         self._client.close()
+
+
+def api_not_run_reason(exc: BaseException) -> str | None:
+    """Why an API check could not measure (the API's counterpart of db.not_run_reason)."""
+    if isinstance(exc, httpx.TransportError):
+        return f"API unreachable: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+    return None

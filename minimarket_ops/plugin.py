@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ import pytest
 from minimarket_ops.config import ConfigError, load_settings, resolve_target
 from minimarket_ops.db import not_run_reason
 from minimarket_ops.finding import CheckFailed
+from minimarket_ops.http import api_not_run_reason
 from minimarket_ops.run import RunState
+from minimarket_ops.summary import finding_text, outcome_counts, outcome_line
 from minimarket_ops.vocabulary import (
     AREAS, CADENCES, GATE_MARKER, SEVERITY_MARKER, USES_MARKERS, ExitCode, Outcome, Severity,
 )
@@ -92,14 +93,15 @@ def pytest_configure(config: pytest.Config) -> None:
         state = RunState(settings=settings, target_name=name, target=target, faults=faults, scale=scale)
         if config.getoption("mm_run_id"):
             state.run_id = config.getoption("mm_run_id")
-        if _is_checks_run(config):
+        checks_run = _is_checks_run(config)
+        if checks_run:
             state.check_environment()
     except ConfigError as exc:
         raise pytest.UsageError(f"configuration: {exc}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(_ResultsCollector(state), "minimarket-ops-results")
     _interrupt_on_sigterm()
-    if _is_checks_run(config) and not config.option.collectonly:
+    if checks_run and not config.option.collectonly:
         rd = config.getoption("mm_report_dir")
         state.report_dir = Path(rd) if rd else Path(config.rootpath) / settings.run.reports_dir / state.run_id
         try:
@@ -228,7 +230,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         exc = call.excinfo.value
         if isinstance(exc, CheckFailed):
             outcome, finding = Outcome.failed, exc.finding
-        elif (r := not_run_reason(exc, state.settings.database)) is not None or (r := _api_not_run(exc)):
+        elif (r := not_run_reason(exc, state.settings.database)) is not None or (r := api_not_run_reason(exc)):
             outcome, reason = Outcome.not_run, r
         else:
             outcome = Outcome.error
@@ -267,12 +269,6 @@ def _already_recorded(item: pytest.Item) -> bool:
     return item.stash.get(_RECORDED, False)
 
 
-def _api_not_run(exc: BaseException) -> str | None:
-    import httpx
-
-    if isinstance(exc, httpx.TransportError):
-        return f"API unreachable: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
-    return None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -306,17 +302,13 @@ class _ResultsCollector:
 
 
 # -- end of run: results, exit code, summary ------------------------------------------
-def _counts(results: list[dict[str, Any]]) -> Counter:
-    return Counter(r["outcome"] for r in results)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(STATE, None)
     if state is None:
         return
-    counts = _counts(state.results)
+    counts = outcome_counts(state.results)
     if state.results_error:
         session.exitstatus = ExitCode.SUITE_BROKEN
     elif state.report_dir is not None and state.results:
@@ -325,13 +317,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         except OSError as exc:
             state.results_error = f"could not write results to {state.report_dir}: {exc.strerror or exc}"
             session.exitstatus = ExitCode.SUITE_BROKEN
-    if ((counts.get(Outcome.error.value) or state.suite_errors)
+    if ((counts[Outcome.error.value] or state.suite_errors)
             and session.exitstatus in (ExitCode.OK, ExitCode.SICK)):
         session.exitstatus = ExitCode.SUITE_BROKEN
 
 
 def results_document(state: RunState) -> dict[str, Any]:
-    counts = _counts(state.results)
     import datetime as dt
 
     return {
@@ -344,7 +335,7 @@ def results_document(state: RunState) -> dict[str, Any]:
         "faults": list(state.faults),
         "started_at": state.started_at,
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "counts": {o.value: counts.get(o.value, 0) for o in Outcome},
+        "counts": outcome_counts(state.results),
         "checks": state.results,
     }
 
@@ -365,13 +356,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if state is None or not state.results:
         return
     tr = terminalreporter
-    counts = _counts(state.results)
+    counts = outcome_counts(state.results)
     tr.section("minimarket-ops", sep="=")
     tr.write_line(f"run {state.run_id} · target {state.target_name} ({state.target.environment}) · suite {state.revision}"
                   + (f" · faults {', '.join(state.faults)}" if state.faults else ""))
     if state.sandbox_note:
         tr.write_line(f"sandbox: {state.sandbox_note}")
-    tr.write_line("outcomes: " + ", ".join(f"{counts.get(o.value, 0)} {o.value}" for o in Outcome))
+    tr.write_line("outcomes: " + outcome_line(counts, ", "))
     by_reason: dict[str, list[str]] = {}
     for r in state.results:
         if r["outcome"] == Outcome.not_run.value:
@@ -380,8 +371,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line(f"not run ({len(checks)}): {reason}: {', '.join(checks)}", yellow=True)
     for r in state.results:
         if r["outcome"] == Outcome.failed.value and r.get("finding"):
-            f = r["finding"]
-            tr.write_line(f"FAIL [{f['level']}] {r['check']}: {f['measured']}: {f['value']} (threshold: {f['threshold']})", red=True)
+            tr.write_line(f"FAIL [{r['finding']['level']}] {r['check']}: {finding_text(r['finding'])}", red=True)
     for err in state.suite_errors:
         tr.write_line(f"SUITE ERROR: {err}", red=True)
     err = state.results_error

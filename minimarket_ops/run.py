@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from minimarket_ops.config import Settings, TargetConfig
+from minimarket_ops.config import REPO_ROOT, Settings, TargetConfig
 from minimarket_ops.credentials import Credentials, from_environment
 from minimarket_ops.masking import Redactor
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def new_run_id() -> str:
@@ -88,15 +87,16 @@ class RunState:
     def _start_sandbox(self) -> Credentials:
         from minimarket_ops.sandbox.runtime import Sandbox
 
-        # A sandbox kept running by `minimarket-ops sandbox up` is reused when it matches.
+        # A healthy sandbox kept by `minimarket-ops sandbox up` is reused, at the scale it was
+        # started with; a run with faults gets a sandbox of its own.
         if not self.faults:
             running = Sandbox.from_state()
-            if running is not None and running.is_alive() and not running.faults:
+            if running is not None and not running.faults and running.is_alive():
+                self._redact_sandbox_secrets(running)
                 self.sandbox_note = f"the sandbox kept by `minimarket-ops sandbox up` (port {running.cluster.port})"
                 return running.credentials()
         sb = Sandbox(scale=self.scale, faults=self.faults)
-        for s in vars(sb.secrets).values():
-            self.redact.add(s)
+        self._redact_sandbox_secrets(sb)
         self.sandbox_note = "started for this run, stopped at its end"
         try:
             self.sandbox = sb.start()
@@ -104,6 +104,10 @@ class RunState:
             # The sandbox is part of the suite: its failure is an error, never "not run".
             raise SandboxError(self.redact(f"the sandbox did not start: {type(exc).__name__}: {exc}")) from None
         return sb.credentials()
+
+    def _redact_sandbox_secrets(self, sb: Any) -> None:
+        for secret in vars(sb.secrets).values():
+            self.redact.add(secret)
 
     def close(self) -> None:
         if self.sandbox is not None:
