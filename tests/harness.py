@@ -11,16 +11,16 @@ import io
 import json
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from minimarket_ops.sandbox import faults as registry
-from minimarket_ops.sandbox.cluster import Cluster, free_port
+from minimarket_ops.sandbox.cluster import Cluster
 from minimarket_ops.sandbox.runtime import (
-    MONITOR_ROLE, SandboxSecrets, apply_database_faults, create_database, load_reference, mint_keys, server_settings,
+    SandboxSecrets, apply_database_faults, create_database, load_reference, sandbox_credentials, server_settings,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,8 +108,8 @@ class SelfTestSandbox:
         # The cluster gets its own temp dir: pytest's tmp dirs are 0700 root, not traversable by postgres.
         cluster = Cluster(secrets.superuser_password, bindir=bindir)
         cluster.settings = server_settings(cluster)
-        cluster.start()
         try:
+            cluster.start()
             create_database(cluster.url(), TEMPLATE_DB)
             load_reference(cluster.url(TEMPLATE_DB), SELFTEST_SCALE, secrets.monitor_password)
         except BaseException:
@@ -156,12 +156,9 @@ class SelfTestSandbox:
         for f in faults:
             registry.get(f)
         dbname = self.database(faults, setup_sql)
-        port = free_port() if "db_down" in faults else self.cluster.port
-        db_url = f"postgresql://{MONITOR_ROLE}:{self.secrets.monitor_password}@127.0.0.1:{port}/{dbname}"
         api_faults = frozenset(f for f in faults if registry.get(f).kind == "api")
-        api = f"http://127.0.0.1:{free_port()}" if "api_down" in faults else self.gateway(dbname, api_faults)
-        keys = mint_keys(self.secrets)
-        return {"database_url": db_url, "supabase_url": api, "api_secret": self.secrets.api_secret, **keys}
+        gateway_url = None if "api_down" in faults else self.gateway(dbname, api_faults)
+        return asdict(sandbox_credentials(self.cluster, dbname, self.secrets, gateway_url, faults))
 
     # -- running the real checks --------------------------------------------------------
     def run(

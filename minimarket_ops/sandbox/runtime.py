@@ -109,6 +109,19 @@ def mint_jwt(secret: str, role: str, *, sub: str | None = None, expires_in_s: in
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
+def sandbox_credentials(cluster: Cluster, dbname: str, secrets: SandboxSecrets, gateway_url: str | None,
+                        faults: Iterable[str]) -> Credentials:
+    """What a run connects to a sandbox with: the monitoring role, the gateway, minted keys.
+    `db_down` and `api_down` (or no gateway) point at a port nothing listens on."""
+    faults = set(faults)
+    db_port = free_port() if "db_down" in faults else cluster.port
+    if "api_down" in faults or not gateway_url:
+        gateway_url = f"http://127.0.0.1:{free_port()}"
+    db_url = f"postgresql://{MONITOR_ROLE}:{secrets.monitor_password}@127.0.0.1:{db_port}/{dbname}"
+    return Credentials(database_url=db_url, supabase_url=gateway_url, api_secret=secrets.api_secret,
+                       **mint_keys(secrets))
+
+
 def mint_keys(s: SandboxSecrets) -> dict[str, str]:
     ten_years = 10 * 365 * 24 * 3600
     return {
@@ -184,14 +197,7 @@ class Sandbox:
 
     def credentials(self) -> Credentials:
         assert self.cluster is not None
-        keys = mint_keys(self.secrets)
-        db_port = free_port() if self._has("db_down") else self.cluster.port
-        if self._has("api_down") or not self.gateway_url:
-            supabase_url = f"http://127.0.0.1:{free_port()}"
-        else:
-            supabase_url = self.gateway_url
-        db_url = f"postgresql://{MONITOR_ROLE}:{self.secrets.monitor_password}@127.0.0.1:{db_port}/{self.dbname}"
-        return Credentials(database_url=db_url, supabase_url=supabase_url, api_secret=self.secrets.api_secret, **keys)
+        return sandbox_credentials(self.cluster, self.dbname, self.secrets, self.gateway_url, self.faults)
 
     def stop(self) -> None:
         if self._gateway is not None:
