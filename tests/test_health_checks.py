@@ -27,6 +27,7 @@ def test_database_down_fails_once_and_the_rest_is_not_run(sandbox):
     assert r.outcome(DATABASE_CHECK) == "fail"
     f = r.finding(DATABASE_CHECK)
     assert f["measured"] == "database connection" and "unreachable" in f["value"]
+    assert f["threshold"] == "a connection within connect_timeout_s = 5"
     db_checks = [c for c in r.checks.values() if c["check"] != DATABASE_CHECK and "uses_database" in c["uses"]]
     assert db_checks, "expected database checks in the daily set"
     for c in db_checks:
@@ -47,6 +48,8 @@ def test_api_health_fails_when_unhealthy(sandbox, fault, expect):
     f = r.finding("api_health")
     assert f["level"] == "critica"
     assert "unhealthy answers" in f["measured"]
+    assert f["value"] == "3 of 3"  # every sample (api_health_samples_count = 3 in the self-tests)
+    assert f["threshold"] == "every answer 200 with status 'operational' and services.database 'healthy'"
     assert any(str(row["status"]) == expect for row in f["rows"]), f
 
 

@@ -1,15 +1,14 @@
 import pytest
 
-HEALTH_PATH = "/api-minimarket"
-
 
 @pytest.mark.daily
 @pytest.mark.critical
 @pytest.mark.severity("critica")
-def test_api_health(api, thresholds, finding):
+def test_api_health(api, settings, thresholds, finding):
     """api-minimarket's health answers 200 'operational' with a healthy database, p95 within the SLO."""
+    health_path = settings.api_security.public_path  # the public health route
     n = thresholds.api_health_samples_count
-    lat = api.latency(HEALTH_PATH, n)
+    lat = api.latency(health_path, n)
     bad = []
     for s in lat.samples:
         body = s.body or {}
@@ -19,7 +18,7 @@ def test_api_health(api, thresholds, finding):
                         "reported_status": body.get("status"), "database": services.get("database")})
     if bad:
         finding.fail(
-            measured=f"unhealthy answers from GET {HEALTH_PATH}",
+            measured=f"unhealthy answers from GET {health_path}",
             value=f"{len(bad)} of {n}",
             threshold="every answer 200 with status 'operational' and services.database 'healthy'",
             rows=bad,
@@ -32,7 +31,7 @@ def test_api_health(api, thresholds, finding):
         thresholds.api_health_p95_ms,
         threshold_name="api_health_p95_ms",
         unit=" ms",
-        measured=f"p95 latency of GET {HEALTH_PATH} over {n} samples (p50 {lat.p50_ms:.1f} ms)",
+        measured=f"p95 latency of GET {health_path} over {n} samples (p50 {lat.p50_ms:.1f} ms)",
         rows=[{"sample": i + 1, "status": s.status, "ms": round(s.ms, 1)} for i, s in enumerate(lat.samples)],
         remediation="Look for slow queries and cold starts (performance checks); the SLO is < 200 ms",
         runbook="1.1",

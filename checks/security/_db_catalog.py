@@ -68,22 +68,26 @@ def qualified_names(entries: Iterable[str], schema_map: Mapping[str, TableMap]) 
 
 def none_allowed(
     finding,
+    total: int,
     rows: list[dict[str, Any]],
     *,
     measured: str,
     remediation: str,
     runbook: str | None = None,
     allowed_by: str | None = None,
+    threshold: str | None = None,
     level: Severity | None = None,
     personal: Iterable[str] = (),
 ) -> None:
-    """Zero tolerance: the rows carry `total` (count(*) OVER ()); any row fails the check."""
-    total = rows[0]["total"] if rows else 0
-    threshold = "0" + (f" outside security.{allowed_by}" if allowed_by else "")
+    """Zero tolerance: `total, rows` as `db.sample` returns them; any row fails the check.
+
+    The threshold reads "0" (" outside security.<allowed_by>" with an allow list) unless
+    `threshold` gives the whole text."""
+    if threshold is None:
+        threshold = "0" + (f" outside security.{allowed_by}" if allowed_by else "")
     if total:
         finding.fail(
-            measured=measured, value=total, threshold=threshold,
-            rows=[{k: v for k, v in r.items() if k != "total"} for r in rows], rows_total=total,
+            measured=measured, value=total, threshold=threshold, rows=rows, rows_total=total,
             remediation=remediation, runbook=runbook, level=level, personal=personal,
         )
     finding.record(measured=measured, value=0, threshold=threshold, ok=True)

@@ -4,7 +4,9 @@ from checks.security._db_catalog import FUNCTION_SIGNATURE, NOT_EXTENSION_MEMBER
 
 # PostgREST exposes every function of an exposed schema as /rest/v1/rpc/<name>; a SECURITY
 # DEFINER one that anon can execute (directly, or through PUBLIC's default EXECUTE) runs
-# with its owner's rights for anyone holding the anon key.
+# with its owner's rights for anyone holding the anon key. executable_through names the
+# grantees anon inherits EXECUTE from: pg_has_role 'USAGE', as has_function_privilege counts
+# it ('MEMBER' would also list a NOINHERIT membership, which grants nothing).
 QUERY = f"""
 WITH a AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = %(anon)s)
 SELECT {FUNCTION_SIGNATURE} AS function,
@@ -13,7 +15,7 @@ SELECT {FUNCTION_SIGNATURE} AS function,
                                         ELSE pg_catalog.pg_get_userbyid(x.grantee) END, ', ')
           FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) x
          WHERE x.privilege_type = 'EXECUTE'
-           AND (x.grantee = 0 OR pg_catalog.pg_has_role(a.oid, x.grantee, 'MEMBER'))) AS executable_through,
+           AND (x.grantee = 0 OR pg_catalog.pg_has_role(a.oid, x.grantee, 'USAGE'))) AS executable_through,
        count(*) OVER () AS total
   FROM pg_catalog.pg_proc p
   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -37,9 +39,9 @@ def test_definer_callable_by_anon(db, settings, finding):
     sec = settings.security
     anon = anon_role(db, sec)
     allow = [e.replace(" ", "") if "(" in e else e for e in sec.definer_allow]
-    rows = db.rows(QUERY, {"anon": anon, "schemas": sec.exposed_schemas, "allow": allow})
+    total, rows = db.sample(QUERY, {"anon": anon, "schemas": sec.exposed_schemas, "allow": allow})
     none_allowed(
-        finding, rows,
+        finding, total, rows,
         measured=f"SECURITY DEFINER functions in {', '.join(sec.exposed_schemas)} that {anon} can execute",
         allowed_by="definer_allow",
         remediation=f"REVOKE EXECUTE ON FUNCTION … FROM PUBLIC, {anon} (Supabase's default privileges grant "

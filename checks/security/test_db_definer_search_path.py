@@ -27,9 +27,9 @@ SELECT {FUNCTION_SIGNATURE} AS function,
 def test_definer_search_path(db, settings, finding):
     """SECURITY DEFINER functions of the exposed schemas pin their search_path (runbook 7.1)."""
     sec = settings.security
-    rows = db.rows(QUERY, {"schemas": sec.exposed_schemas})
+    total, rows = db.sample(QUERY, {"schemas": sec.exposed_schemas})
     none_allowed(
-        finding, rows,
+        finding, total, rows,
         measured=f"SECURITY DEFINER functions in {', '.join(sec.exposed_schemas)} without a fixed search_path",
         remediation="ALTER FUNCTION … SET search_path = pg_catalog, public, pg_temp (or = '' with qualified "
                     "names), or make it SECURITY INVOKER if it does not need its owner's rights",

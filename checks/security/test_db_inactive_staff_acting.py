@@ -1,6 +1,8 @@
 import pytest
 from psycopg import sql
 
+from checks.security._db_catalog import none_allowed
+
 
 @pytest.mark.daily
 @pytest.mark.severity("alta")
@@ -28,17 +30,13 @@ def test_inactive_staff_acting(db, schema, thresholds, finding):
         pid=p.col("id"), nombre=p.col("nombre"), email=p.col("email"), activo=p.col("activo"), personal=p.ident,
         audit=a.ident, created_at=a.col("created_at"), event_type=a.col("event_type"), user_id=a.col("user_id"),
     )
-    rows = db.rows(query, {"days": days})
-    total = rows[0]["total"] if rows else 0
-    threshold = f"0 in inactive_staff_window_days = {days}"
-    measured = f"inactive {p.qualified} accounts with {a.qualified} activity in the last {days} days"
-    if total:
-        finding.fail(
-            measured=measured, value=total, threshold=threshold,
-            rows=[{k: v for k, v in r.items() if k != "total"} for r in rows], rows_total=total,
-            remediation="Revoke the account's sessions and credentials now (Supabase Auth: sign the user out, "
-                        "ban or delete it), then review what it did (audit_log) and how it still got in",
-            runbook="7.2",
-            personal=("nombre",),
-        )
-    finding.record(measured=measured, value=0, threshold=threshold, ok=True)
+    total, rows = db.sample(query, {"days": days})
+    none_allowed(
+        finding, total, rows,
+        measured=f"inactive {p.qualified} accounts with {a.qualified} activity in the last {days} days",
+        threshold=f"0 in inactive_staff_window_days = {days}",
+        remediation="Revoke the account's sessions and credentials now (Supabase Auth: sign the user out, "
+                    "ban or delete it), then review what it did (audit_log) and how it still got in",
+        runbook="7.2",
+        personal=("nombre",),
+    )

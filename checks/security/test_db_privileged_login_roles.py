@@ -19,9 +19,9 @@ SELECT r.rolname AS role, r.rolsuper AS superuser, r.rolcreaterole AS createrole
 def test_privileged_login_roles(db, settings, finding):
     """Login roles with superuser, createrole or bypassrls are only the allowed ones (runbook 7.1)."""
     allow = settings.security.login_role_allow
-    rows = db.rows(QUERY, {"allow": allow})
+    total, rows = db.sample(QUERY, {"allow": allow})
     none_allowed(
-        finding, rows,
+        finding, total, rows,
         measured="login roles with superuser, createrole or bypassrls",
         allowed_by="login_role_allow",
         remediation="ALTER ROLE … NOSUPERUSER NOCREATEROLE NOBYPASSRLS (or NOLOGIN) unless the role is the "

@@ -8,6 +8,8 @@ from minimarket_ops.vocabulary import Severity
 #     CHECK is literally true: every row for everyone holding that role, reported at alta.
 #     On an allow-listed table a SELECT policy may be true (the public catalogue); a write
 #     policy that is true is reported everywhere.
+# A policy applies to a role that inherits the privileges of one of its roles: pg_has_role
+# 'USAGE' (PostgreSQL's own test, has_privs_of_role), not 'MEMBER' (a NOINHERIT membership).
 QUERY = """
 WITH api AS (
     SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ANY(%(roles)s)
@@ -32,7 +34,7 @@ WITH api AS (
        AND (pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) = 'true'
             OR pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) = 'true')
        AND EXISTS (SELECT 1 FROM unnest(pol.polroles) AS pr
-                    WHERE pr = 0 OR EXISTS (SELECT 1 FROM api WHERE pg_catalog.pg_has_role(api.oid, pr, 'MEMBER')))
+                    WHERE pr = 0 OR EXISTS (SELECT 1 FROM api WHERE pg_catalog.pg_has_role(api.oid, pr, 'USAGE')))
        AND NOT (pol.polcmd = 'r'
                 AND EXISTS (SELECT 1 FROM allowed a WHERE a.nspname = n.nspname AND a.relname = c.relname))
     UNION ALL
@@ -61,11 +63,11 @@ def test_rls_policies(db, settings, finding):
     sec = settings.security
     roles = api_roles(db, sec)
     allow_schemas, allow_names = qualified_names(sec.permissive_policy_allow, settings.schema_map)
-    rows = db.rows(QUERY, {"roles": roles, "schemas": sec.exposed_schemas,
-                           "allow_schemas": allow_schemas, "allow_names": allow_names})
+    total, rows = db.sample(QUERY, {"roles": roles, "schemas": sec.exposed_schemas,
+                                    "allow_schemas": allow_schemas, "allow_names": allow_names})
     permissive = rows[0]["permissive_total"] if rows else 0
     none_allowed(
-        finding, [{k: v for k, v in r.items() if k != "permissive_total"} for r in rows],
+        finding, total, [{k: v for k, v in r.items() if k != "permissive_total"} for r in rows],
         measured=f"policies in {', '.join(sec.exposed_schemas)} that are literally true for "
                  f"{', '.join(roles)} or PUBLIC, and RLS tables without any policy",
         allowed_by="permissive_policy_allow",
